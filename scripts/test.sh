@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: plain unit tests of the pure modules, then every Frappe integration
+# test of the app on a freshly created throw-away site (MariaDB + Redis). Safe to run again.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+drop_root "$0" "$@"
+
+check_mariadb
+check_redis
+ensure_bench_cli
+ensure_bench
+resolve_db_admin
+link_app
+
+cd "$BENCH_PATH"
+if ! "$BENCH_PATH/env/bin/python" -c 'import pytest, xmlrunner' 2>/dev/null; then
+	say "Installing development requirements (test runners)"
+	bench setup requirements --dev
+	pin_setuptools
+fi
+
+# A clean site every run: drop what an earlier run left, create it anew.
+if site_exists "$TEST_SITE_NAME"; then
+	say "Dropping the previous test site $TEST_SITE_NAME"
+	bench drop-site "$TEST_SITE_NAME" --force --no-backup \
+		--db-root-username "$DB_ROOT_USER" --db-root-password "$DB_ROOT_PASSWORD"
+fi
+new_site "$TEST_SITE_NAME"
+install_app_on "$TEST_SITE_NAME"
+bench --site "$TEST_SITE_NAME" set-config allow_tests true >/dev/null
+say "Installed apps on $TEST_SITE_NAME:"
+bench --site "$TEST_SITE_NAME" list-apps
+
+report_dir="$BENCH_PATH/logs/simple_crm-tests"
+rm -rf "$report_dir"
+mkdir -p "$report_dir"
+
+say "Unit tests of the pure modules (pytest)"
+unit_rc=0
+(cd "$BENCH_PATH/apps/$APP_NAME" && "$BENCH_PATH/env/bin/python" -m pytest -q -p no:cacheprovider \
+	--junit-xml="$report_dir/unit.xml" simple_crm/tests/unit) || unit_rc=$?
+
+say "Integration tests on $TEST_SITE_NAME (bench run-tests)"
+site_rc=0
+bench --site "$TEST_SITE_NAME" run-tests --app "$APP_NAME" --junit-xml-output "$report_dir/site.xml" || site_rc=$?
+
+# One closing line with the counts of both runs; fails when nothing ran.
+"$BENCH_PATH/env/bin/python" - "$report_dir" "$unit_rc" "$site_rc" <<'PY'
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+report_dir, unit_rc, site_rc = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+totals = {}
+for name in ("unit", "site"):
+	path = report_dir / f"{name}.xml"
+	if not path.exists():
+		print(f"{name}: no report written")
+		totals[name] = None
+		continue
+	try:
+		root = ET.parse(path).getroot()
+	except ET.ParseError:
+		print(f"{name}: unreadable report {path}")
+		totals[name] = None
+		continue
+	suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+	t = dict(tests=0, failures=0, errors=0, skipped=0)
+	for s in suites:
+		for k in t:
+			t[k] += int(s.get(k, 0) or 0)
+	totals[name] = t
+	print(f"{name} tests: {t['tests']} run, {t['failures']} failures, {t['errors']} errors, {t['skipped']} skipped")
+
+ran = sum(t["tests"] for t in totals.values() if t)
+bad = sum(t["failures"] + t["errors"] for t in totals.values() if t)
+skipped = sum(t["skipped"] for t in totals.values() if t)
+passed = ran - bad - skipped
+site = totals.get("site")
+ok = True
+if not site or site["tests"] == 0:
+	print("FAILED: no Frappe integration test ran")
+	ok = False
+if unit_rc or site_rc or bad or any(t is None for t in totals.values()):
+	ok = False
+print(f"simple_crm: {passed} passed, {bad} failed, {skipped} skipped")
+sys.exit(0 if ok else 1)
+PY

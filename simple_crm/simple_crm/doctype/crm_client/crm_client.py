@@ -1,0 +1,39 @@
+# Copyright (c) 2026, simple_crm developers and contributors
+# For license information, please see license.txt
+
+# import frappe
+from frappe.model.document import Document
+
+
+class CRMClient(Document):
+	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+		from simple_crm.simple_crm.doctype.crm_important_date.crm_important_date import CRMImportantDate
+
+		abc_class: DF.Literal["", "A", "B", "C"]
+		accounting_synced_on: DF.Datetime | None
+		activity_level: DF.Literal["", "Active", "Sleeping", "Lost"]
+		birthday: DF.Date | None
+		client_name: DF.Data
+		client_type: DF.Literal["Organisation", "Individual"]
+		currency: DF.Link | None
+		debt: DF.Currency
+		description: DF.TextEditor | None
+		email: DF.Data | None
+		external_id: DF.Data | None
+		holding: DF.Link | None
+		important_dates: DF.Table[CRMImportantDate]
+		phone: DF.Data | None
+		phone_normalized: DF.Data | None
+		responsible: DF.Link | None
+		segment: DF.Link | None
+		source_lead: DF.Link | None
+		turnover: DF.Currency
+		website: DF.Data | None
+	# end: auto-generated types
+	pass
