@@ -1,10 +1,101 @@
 """Idempotent site setup: safe to run on every install and migrate."""
 
+import frappe
+
+DEFAULT_PIPELINE = "Sales"
+DEFAULT_STAGES = (
+	# stage, type, probability
+	("Qualification", "Open", 10),
+	("Needs Analysis", "Open", 25),
+	("Proposal", "Open", 50),
+	("Negotiation", "Open", 75),
+	("Won", "Won", 100),
+	("Lost", "Lost", 0),
+)
+LEAD_SOURCES = (
+	("Website", "Website"),
+	("Phone Call", "Phone"),
+	("E-mail", "Email"),
+	("Messenger", "Messenger"),
+	("Social Network", "Social"),
+	("Referral", "Referral"),
+	("Exhibition", "Exhibition"),
+	("Other", "Other"),
+)
+LOST_REASONS = (
+	("Price Too High", "Lead and Deal"),
+	("Chose a Competitor", "Lead and Deal"),
+	("No Budget", "Lead and Deal"),
+	("No Response", "Lead and Deal"),
+	("Not Our Customer", "Lead"),
+	("Spam", "Lead"),
+	("Duplicate", "Lead"),
+	("Project Cancelled", "Deal"),
+	("Other", "Lead and Deal"),
+)
+CLIENT_SEGMENTS = ("Retail", "Wholesale", "Key Account", "Partner")
+
 
 def after_install():
 	after_migrate()
 
 
 def after_migrate():
-	"""Seed masters the app needs; every step checks before it writes."""
-	pass
+	"""Seed masters the app needs; every step checks before it writes, so edits survive."""
+	seed_masters()
+	seed_default_pipeline()
+	seed_settings()
+
+
+def seed_masters():
+	for source, channel in LEAD_SOURCES:
+		if not frappe.db.exists("CRM Lead Source", source):
+			frappe.get_doc({"doctype": "CRM Lead Source", "source_name": source, "channel": channel}).insert(
+				ignore_permissions=True
+			)
+	for reason, applies_to in LOST_REASONS:
+		if not frappe.db.exists("CRM Lost Reason", reason):
+			frappe.get_doc({"doctype": "CRM Lost Reason", "reason": reason, "applies_to": applies_to}).insert(
+				ignore_permissions=True
+			)
+	for segment in CLIENT_SEGMENTS:
+		if not frappe.db.exists("CRM Client Segment", segment):
+			frappe.get_doc({"doctype": "CRM Client Segment", "segment_name": segment}).insert(
+				ignore_permissions=True
+			)
+
+
+def seed_default_pipeline():
+	if frappe.db.count("CRM Pipeline"):
+		return
+	frappe.get_doc(
+		{
+			"doctype": "CRM Pipeline",
+			"pipeline_name": DEFAULT_PIPELINE,
+			"is_default": 1,
+			"stages": [
+				{"stage_name": stage, "stage_type": stage_type, "probability": probability}
+				for stage, stage_type, probability in DEFAULT_STAGES
+			],
+		}
+	).insert(ignore_permissions=True)
+
+
+def seed_settings():
+	settings = frappe.get_single("Simple CRM Settings")
+	changed = False
+	if not settings.default_phone_region:
+		settings.default_phone_region = "RU"
+		changed = True
+	if not settings.default_pipeline:
+		settings.default_pipeline = frappe.db.get_value("CRM Pipeline", {"is_default": 1}) or DEFAULT_PIPELINE
+		changed = True
+	if not settings.duplicate_policy:
+		settings.duplicate_policy = "Warn"
+		changed = True
+	if not settings.default_currency and frappe.db.exists("Currency", "RUB"):
+		settings.default_currency = "RUB"
+		changed = True
+	if changed:
+		settings.flags.ignore_permissions = True
+		settings.save()

@@ -38,9 +38,9 @@ def normalize_phone(raw: str, label: str, region: str | None = None) -> str:
 		elif e.code == "not_a_number":
 			msg = _("{0}: '{1}' is not a phone number").format(_(label), raw)
 		else:
-			msg = _("{0}: '{1}' is not a valid phone number (check the number of digits and the code)").format(
-				_(label), raw
-			)
+			msg = _(
+				"{0}: '{1}' is not a valid phone number (check the number of digits and the code)"
+			).format(_(label), raw)
 		frappe.throw(msg, InvalidPhoneError, title=_("Invalid Phone Number"))
 
 
@@ -113,4 +113,6 @@ def check_identifier(validator, value: str, label: str, *args, **kwargs) -> str:
 	try:
 		return validator(value, *args, **kwargs)
 	except identifiers.IdentifierError as e:
-		frappe.throw(identifier_message(e, label, value), InvalidIdentifierError, title=_("Invalid Requisites"))
+		frappe.throw(
+			identifier_message(e, label, value), InvalidIdentifierError, title=_("Invalid Requisites")
+		)

@@ -5,12 +5,14 @@ Problems are reported as `PhoneError` with a machine-readable `code`; the Frappe
 """
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat
 
 __all__ = [
+	"ERROR_CODES",
 	"PhoneError",
 	"PhoneNumber",
 	"digits_only",
@@ -61,10 +63,10 @@ class PhoneNumber:
 
 
 def digits_only(value: str | None) -> str:
-	"""The ASCII digits 0-9 of `value`, in order; "" for None."""
+	"""The digits of `value` in order, as ASCII 0-9 (full-width and other decimal digits converted)."""
 	if not value:
 		return ""
-	return "".join(ch for ch in value if "0" <= ch <= "9")
+	return "".join(str(unicodedata.decimal(ch)) for ch in value if ch.isdecimal())
 
 
 def _split_extension(text: str) -> tuple[str, str | None]:
