@@ -15,6 +15,10 @@ after_migrate = "simple_crm.install.after_migrate"
 # Fixtures: always filtered, never a whole doctype export
 fixtures = [
 	{"dt": "Custom Field", "filters": [["module", "=", "Simple CRM"]]},
+	{
+		"dt": "Role",
+		"filters": [["name", "in", ["CRM Sales Manager", "CRM Head of Sales", "CRM Director", "CRM Administrator"]]],
+	},
 ]
 
 doc_events = {
@@ -24,3 +28,33 @@ doc_events = {
 		"on_trash": "simple_crm.contact_events.on_trash",
 	},
 }
+
+# Row-level visibility: one condition per doctype, for lists and for single records alike
+permission_query_conditions = {
+	"CRM Lead": "simple_crm.permissions.lead_query",
+	"CRM Deal": "simple_crm.permissions.deal_query",
+	"CRM Client": "simple_crm.permissions.client_query",
+	"CRM Counterparty": "simple_crm.permissions.counterparty_query",
+	"CRM Order": "simple_crm.permissions.order_query",
+	"CRM Task": "simple_crm.permissions.task_query",
+	"CRM Call": "simple_crm.permissions.call_query",
+	"Contact": "simple_crm.permissions.contact_query",
+}
+
+has_permission = {
+	doctype: "simple_crm.permissions.has_permission"
+	for doctype in (
+		"CRM Lead",
+		"CRM Deal",
+		"CRM Client",
+		"CRM Counterparty",
+		"CRM Order",
+		"CRM Task",
+		"CRM Call",
+		"Contact",
+	)
+}
+
+# Desk assets (plain files, no build step needed)
+app_include_js = ["/assets/simple_crm/js/hand_over.js"]
+doctype_list_js = {"CRM Hand Over": "public/js/crm_hand_over_list.js"}
