@@ -13,6 +13,7 @@ from phonenumbers import NumberParseException, PhoneNumberFormat
 
 __all__ = [
 	"ERROR_CODES",
+	"MAX_INPUT_LENGTH",
 	"PhoneError",
 	"PhoneNumber",
 	"digits_only",
@@ -24,22 +25,18 @@ __all__ = [
 
 ERROR_CODES = ("empty", "not_a_number", "invalid")
 
-# An extension at the end of the input: "доб. 123", "(доб. 123)", "вн. 12", "ext 12", "ext.12",
-# "x12", "#12", ";ext=12" (RFC 3966). The marker is matched case-insensitively.
-_EXTENSION_RE = re.compile(
-	r"""
-	[\s,;]*\(?\s*
-	(?:добавочный|доб|внутренний|внутр|вн|extension|extn|ext|x|\#)
-	\s*[.:=]*\s*
-	(?P<ext>[0-9]{1,10})
-	\s*\)?\s*$
-	""",
-	re.IGNORECASE | re.VERBOSE,
-)
+# Markers of an extension at the end of the input, compared in lower case, longest first:
+# "доб. 123", "(доб. 123)", "вн. 12", "ext 12", "ext.12", "x12", "#12", ";ext=12" (RFC 3966).
+_EXTENSION_MARKERS = ("добавочный", "внутренний", "extension", "внутр", "extn", "доб", "ext", "вн", "x", "#")
+_MAX_EXTENSION_DIGITS = 10
+# Longer input is not a phone number (phonenumbers refuses more than 250 characters too).
+MAX_INPUT_LENGTH = 250
 _TEL_URI_RE = re.compile(r"^\s*tel:", re.IGNORECASE)
 
 # Besides digits and whitespace, the only characters a phone number may be written with.
-_PUNCTUATION = frozenset("+()[]-./~\u2010\u2011\u2012\u2013\u2014\u2015\u2212\uff0b\uff08\uff09\uff0d\uff0e\uff0f")
+_PUNCTUATION = frozenset(
+	"+()[]-./~\u2010\u2011\u2012\u2013\u2014\u2015\u2212\uff0b\uff08\uff09\uff0d\uff0e\uff0f"
+)
 
 
 class PhoneError(ValueError):
@@ -69,11 +66,29 @@ def digits_only(value: str | None) -> str:
 	return "".join(str(unicodedata.decimal(ch)) for ch in value if ch.isdecimal())
 
 
+def _rstrip(text: str, chars: str = "") -> str:
+	"""`text` without trailing whitespace and `chars` (a linear scan, unlike a `[...]*$` regex)."""
+	end = len(text)
+	while end and (text[end - 1].isspace() or text[end - 1] in chars):
+		end -= 1
+	return text[:end]
+
+
 def _split_extension(text: str) -> tuple[str, str | None]:
-	match = _EXTENSION_RE.search(text)
-	if not match:
+	"""Split "<number> [,;] [(] <marker> [.:=] <digits> [)]" into the number and the digits."""
+	rest = _rstrip(text, ")")
+	start = len(rest)
+	while start and "0" <= rest[start - 1] <= "9":
+		start -= 1
+	extension = rest[start:]
+	if not 1 <= len(extension) <= _MAX_EXTENSION_DIGITS:
 		return text, None
-	return text[: match.start()], match.group("ext")
+	rest = _rstrip(rest[:start], ".:=")
+	lowered = rest.lower()
+	for marker in _EXTENSION_MARKERS:
+		if lowered.endswith(marker):
+			return _rstrip(rest[: len(rest) - len(marker)], "(,;"), extension
+	return text, None
 
 
 def _has_only_phone_chars(text: str) -> bool:
@@ -86,7 +101,7 @@ def is_phone_like(value: str | None, min_digits: int = 5) -> bool:
 
 	Meant for telling a phone number from a name in search boxes and imports; it does not validate.
 	"""
-	if not value or not value.strip():
+	if not value or not value.strip() or len(value) > MAX_INPUT_LENGTH:
 		return False
 	main, _ext = _split_extension(_TEL_URI_RE.sub("", value))
 	main = main.strip()
@@ -114,6 +129,8 @@ def parse_phone(raw: str | None, region: str = "RU") -> PhoneNumber:
 		raise ValueError(f"unknown phone region {region!r}")
 	if raw is None or not raw.strip():
 		raise PhoneError("empty", raw)
+	if len(raw) > MAX_INPUT_LENGTH:
+		raise PhoneError("not_a_number", raw)
 
 	main, extension = _split_extension(_TEL_URI_RE.sub("", raw))
 	if not main.strip() or not _has_only_phone_chars(main):

@@ -6,6 +6,7 @@ import pytest
 
 from simple_crm.utils.phones import (
 	ERROR_CODES,
+	MAX_INPUT_LENGTH,
 	PhoneError,
 	PhoneNumber,
 	digits_only,
@@ -203,6 +204,12 @@ def test_phone_number_is_frozen():
 		("+7 912 345 67 89 #12", "12"),
 		("89123456789#12", "12"),
 		("tel:+7-912-345-67-89;ext=123", "123"),
+		("+7 912 345 67 89 ~12", "12"),  # found by phonenumbers itself
+		("+7 912 345 67 89; доб: 12", "12"),
+		("+7 912 345 67 89 (вн. 12)", "12"),
+		("+7 912 345 67 89 внутр. 12", "12"),
+		("+7 912 345 67 89 extn 12", "12"),
+		("+7 912 345 67 89 доб. 1234567890", "1234567890"),
 	],
 )
 def test_extensions_are_split_off(raw, extension):
@@ -218,11 +225,13 @@ def test_city_number_with_extension():
 	assert number.extension == "1234"
 
 
-def test_formatted_forms_leave_the_extension_out():
-	number = parse_phone("8 (912) 345-67-89 доб. 5")
+@pytest.mark.parametrize("raw", ["8 (912) 345-67-89 доб. 5", "8 (912) 345-67-89 ~5"])
+def test_formatted_forms_leave_the_extension_out(raw):
+	number = parse_phone(raw)
+	assert number.extension == "5"
+	assert number.e164 == MOBILE
 	assert number.national == "8 (912) 345-67-89"
 	assert number.international == "+7 912 345-67-89"
-	assert "5" not in number.e164[len(MOBILE) :]
 
 
 @pytest.mark.parametrize("raw", MOBILE_FORMS)
@@ -259,6 +268,7 @@ def test_empty(raw):
 		"8 (912) 345-67-89 доб.",
 		"8 (912) 345-67-89 x",
 		"89123456789#",
+		"89123456789 доб. 12345678901",  # extensions have at most 10 digits
 		"ivan@example.com",
 		"tel:",
 	],
@@ -293,6 +303,39 @@ def test_invalid(raw):
 		normalize_phone(raw)
 	assert exc.value.code == "invalid"
 	assert exc.value.raw == raw
+
+
+@pytest.mark.parametrize(
+	"raw",
+	[
+		"8 912 345 67 89" + " " * MAX_INPUT_LENGTH,
+		"8" * (MAX_INPUT_LENGTH + 1),
+		"+7 912 345 67 89 доб. " + "(" * MAX_INPUT_LENGTH + "1",
+	],
+)
+def test_overlong_input_is_not_a_number(raw):
+	with pytest.raises(PhoneError) as exc:
+		normalize_phone(raw)
+	assert exc.value.code == "not_a_number"
+	assert is_phone_like(raw) is False
+
+
+@pytest.mark.parametrize(
+	"raw,code",
+	[
+		("8" + " " * 200 + "y", "not_a_number"),
+		("8" + " " * 200 + "доб. 1", "not_a_number"),
+		("(" * 200 + "доб. 1", "not_a_number"),
+		("8 912 345 67 89" + " " * 200 + "доб. 1", None),
+	],
+)
+def test_long_runs_of_separators(raw, code):
+	if code is None:
+		assert parse_phone(raw).extension == "1"
+		return
+	with pytest.raises(PhoneError) as exc:
+		normalize_phone(raw)
+	assert exc.value.code == code
 
 
 def test_phone_error_is_a_value_error_with_code_and_raw():
