@@ -25,22 +25,132 @@ MANAGERS = (
 )
 HEAD_OF_SALES = ("s.morozov@demo.simple-crm.localhost", "Сергей", "Морозов")
 
-MALE_FIRST = ("Александр", "Андрей", "Борис", "Василий", "Виктор", "Геннадий", "Денис", "Евгений", "Игорь",
-	"Константин", "Максим", "Михаил", "Николай", "Олег", "Павел", "Роман", "Станислав", "Юрий")
-FEMALE_FIRST = ("Алина", "Анастасия", "Валентина", "Галина", "Дарья", "Елена", "Ирина", "Ксения", "Людмила",
-	"Наталья", "Ольга", "Светлана", "Татьяна", "Юлия")
-LAST_NAMES = ("Иванов", "Петров", "Сидоров", "Соколов", "Попов", "Лебедев", "Козлов", "Новиков", "Морозов",
-	"Павлов", "Семёнов", "Голубев", "Виноградов", "Богданов", "Воробьёв", "Фёдоров", "Михайлов", "Беляев",
-	"Тарасов", "Белов", "Комаров", "Орлов", "Киселёв", "Макаров", "Андреев", "Ковалёв", "Ильин", "Гусев")
-COMPANY_WORDS = ("Альфа", "Вектор", "Гранит", "Дельта", "Енисей", "Заря", "Импульс", "Кварц", "Лидер", "Меридиан",
-	"Нева", "Орион", "Прогресс", "Регион", "Сибирь", "Техно", "Урал", "Феникс", "Форвард", "Эталон", "Янтарь",
-	"Стройка", "Ресурс", "Профи", "Снаб", "Торг", "Комплект", "Сервис", "Логистик", "Пром")
-CITIES = (("Москва", "495"), ("Санкт-Петербург", "812"), ("Екатеринбург", "343"), ("Новосибирск", "383"),
-	("Казань", "843"), ("Нижний Новгород", "831"), ("Самара", "846"), ("Краснодар", "861"))
-STREETS = ("ул. Ленина", "ул. Мира", "пр-т Победы", "ул. Садовая", "ул. Гагарина", "ул. Заводская",
-	"ул. Промышленная", "ш. Энтузиастов")
-BANKS = ("ПАО Сбербанк", "Банк ВТБ (ПАО)", "АО «Альфа-Банк»", "АО «Райффайзенбанк»", "ПАО «Промсвязьбанк»",
-	"АО «Тинькофф Банк»")
+MALE_FIRST = (
+	"Александр",
+	"Андрей",
+	"Борис",
+	"Василий",
+	"Виктор",
+	"Геннадий",
+	"Денис",
+	"Евгений",
+	"Игорь",
+	"Константин",
+	"Максим",
+	"Михаил",
+	"Николай",
+	"Олег",
+	"Павел",
+	"Роман",
+	"Станислав",
+	"Юрий",
+)
+FEMALE_FIRST = (
+	"Алина",
+	"Анастасия",
+	"Валентина",
+	"Галина",
+	"Дарья",
+	"Елена",
+	"Ирина",
+	"Ксения",
+	"Людмила",
+	"Наталья",
+	"Ольга",
+	"Светлана",
+	"Татьяна",
+	"Юлия",
+)
+LAST_NAMES = (
+	"Иванов",
+	"Петров",
+	"Сидоров",
+	"Соколов",
+	"Попов",
+	"Лебедев",
+	"Козлов",
+	"Новиков",
+	"Морозов",
+	"Павлов",
+	"Семёнов",
+	"Голубев",
+	"Виноградов",
+	"Богданов",
+	"Воробьёв",
+	"Фёдоров",
+	"Михайлов",
+	"Беляев",
+	"Тарасов",
+	"Белов",
+	"Комаров",
+	"Орлов",
+	"Киселёв",
+	"Макаров",
+	"Андреев",
+	"Ковалёв",
+	"Ильин",
+	"Гусев",
+)
+COMPANY_WORDS = (
+	"Альфа",
+	"Вектор",
+	"Гранит",
+	"Дельта",
+	"Енисей",
+	"Заря",
+	"Импульс",
+	"Кварц",
+	"Лидер",
+	"Меридиан",
+	"Нева",
+	"Орион",
+	"Прогресс",
+	"Регион",
+	"Сибирь",
+	"Техно",
+	"Урал",
+	"Феникс",
+	"Форвард",
+	"Эталон",
+	"Янтарь",
+	"Стройка",
+	"Ресурс",
+	"Профи",
+	"Снаб",
+	"Торг",
+	"Комплект",
+	"Сервис",
+	"Логистик",
+	"Пром",
+)
+CITIES = (
+	("Москва", "495"),
+	("Санкт-Петербург", "812"),
+	("Екатеринбург", "343"),
+	("Новосибирск", "383"),
+	("Казань", "843"),
+	("Нижний Новгород", "831"),
+	("Самара", "846"),
+	("Краснодар", "861"),
+)
+STREETS = (
+	"ул. Ленина",
+	"ул. Мира",
+	"пр-т Победы",
+	"ул. Садовая",
+	"ул. Гагарина",
+	"ул. Заводская",
+	"ул. Промышленная",
+	"ш. Энтузиастов",
+)
+BANKS = (
+	"ПАО Сбербанк",
+	"Банк ВТБ (ПАО)",
+	"АО «Альфа-Банк»",
+	"АО «Райффайзенбанк»",
+	"ПАО «Промсвязьбанк»",
+	"АО «Тинькофф Банк»",
+)
 PRODUCTS = (
 	("PR-001", "Кабель ВВГнг 3x2.5", "Product", "м", 95),
 	("PR-002", "Автоматический выключатель 16А", "Product", "шт", 420),
@@ -55,11 +165,25 @@ PRODUCTS = (
 	("SV-003", "Пусконаладочные работы", "Service", "ч", 2500),
 	("SV-004", "Доставка по городу", "Service", "рейс", 3500),
 )
-INTERESTS = ("Кабельная продукция для объекта", "Освещение склада", "Щитовое оборудование",
-	"Монтаж под ключ", "Прайс-лист для оптовых покупателей", "Проект электроснабжения офиса",
-	"Замена счётчиков", "Комплектация стройки")
-CALL_TOPICS = ("Уточнение заказа", "Коммерческое предложение", "Сроки поставки", "Оплата счёта",
-	"Новая заявка", "Рекламация", "Консультация")
+INTERESTS = (
+	"Кабельная продукция для объекта",
+	"Освещение склада",
+	"Щитовое оборудование",
+	"Монтаж под ключ",
+	"Прайс-лист для оптовых покупателей",
+	"Проект электроснабжения офиса",
+	"Замена счётчиков",
+	"Комплектация стройки",
+)
+CALL_TOPICS = (
+	"Уточнение заказа",
+	"Коммерческое предложение",
+	"Сроки поставки",
+	"Оплата счёта",
+	"Новая заявка",
+	"Рекламация",
+	"Консультация",
+)
 TASK_SUBJECTS = {
 	"Call": ("Перезвонить клиенту", "Уточнить потребность", "Напомнить об оплате", "Согласовать сроки"),
 	"Meeting": ("Встреча на объекте", "Презентация продукции", "Переговоры по договору"),
@@ -141,8 +265,19 @@ class DemoBuilder:
 						"new_password": frappe.generate_hash(length=16),
 					}
 				).insert(ignore_permissions=True)
-			if (email, first, last) != HEAD_OF_SALES:
+			is_head = (email, first, last) == HEAD_OF_SALES
+			frappe.get_doc("User", email).add_roles("CRM Head of Sales" if is_head else "CRM Sales Manager")
+			if not is_head:
 				self.managers.append(email)
+		if not frappe.db.exists("CRM Sales Team", "Отдел продаж"):
+			frappe.get_doc(
+				{
+					"doctype": "CRM Sales Team",
+					"team_name": "Отдел продаж",
+					"head": HEAD_OF_SALES[0],
+					"members": [{"user": user} for user in self.managers],
+				}
+			).insert(ignore_permissions=True)
 
 	def products(self):
 		for code, name, item_type, uom, rate in PRODUCTS:
@@ -185,7 +320,9 @@ class DemoBuilder:
 			sole = i > 0 and rng.random() < 0.3
 			self.counterparty(client, word if i == 0 else self.company(), city, sole, is_itself=(i == 0))
 		contacts = []
-		for role in rng.sample(("Director", "Accountant", "Buyer", "Storekeeper", "Engineer"), rng.randint(1, 3)):
+		for role in rng.sample(
+			("Director", "Accountant", "Buyer", "Storekeeper", "Engineer"), rng.randint(1, 3)
+		):
 			first, last, gender = self.person()
 			contacts.append(
 				self.insert(
@@ -206,7 +343,9 @@ class DemoBuilder:
 						"crm_preferred_channel": rng.choice(("Phone", "E-mail", "Messenger")),
 						"crm_birthday": add_days(self.now.date(), -rng.randint(25 * 365, 60 * 365)),
 						"crm_responsible": manager,
-						"phone_nos": [{"phone": self.mobile(), "is_primary_mobile_no": 1, "is_primary_phone": 1}],
+						"phone_nos": [
+							{"phone": self.mobile(), "is_primary_mobile_no": 1, "is_primary_phone": 1}
+						],
 						"email_ids": [{"email_id": self.email(first, last, domain), "is_primary": 1}],
 						"links": [{"link_doctype": "CRM Client", "link_name": client.name}],
 					}
@@ -280,7 +419,9 @@ class DemoBuilder:
 	def leads(self, count: int):
 		rng = self.rng
 		sources = frappe.get_all("CRM Lead Source", fields=["name", "channel"], filters={"disabled": 0})
-		reasons = frappe.get_all("CRM Lost Reason", filters={"applies_to": ("in", ("Lead", "Lead and Deal"))}, pluck="name")
+		reasons = frappe.get_all(
+			"CRM Lost Reason", filters={"applies_to": ("in", ("Lead", "Lead and Deal"))}, pluck="name"
+		)
 		leads = []
 		for _ in range(count):
 			first, last, _gender = self.person()
@@ -314,8 +455,28 @@ class DemoBuilder:
 				)
 			if status == "Disqualified":
 				doc["lost_reason"] = rng.choice(reasons)
-			leads.append(self.insert(doc))
+			# a lead is received as New; the workflow takes it further
+			doc["status"] = "New"
+			lead = self.insert(doc)
+			if status != "New":
+				lead.status = status
+				lead.save(ignore_permissions=True)
+			leads.append(lead)
 		return leads
+
+	def convert(self, leads) -> None:
+		"""Some qualified leads became clients (with a contact and a first deal) through the conversion."""
+		from simple_crm.conversion import convert_lead
+
+		for lead in leads:
+			result = convert_lead(
+				lead.name,
+				client_type="Organisation" if lead.company_name else "Individual",
+				create_deal=True,
+			)
+			self.counts["Converted Lead"] = self.counts.get("Converted Lead", 0) + 1
+			lead.status = "Converted"
+			lead.client = result.client
 
 	def deals(self, clients_with_contacts, count: int):
 		rng = self.rng
@@ -327,14 +488,24 @@ class DemoBuilder:
 			order_by="idx",
 		)
 		weights = [30 if s.stage_type == "Open" else 20 for s in stages]
-		reasons = frappe.get_all("CRM Lost Reason", filters={"applies_to": ("in", ("Deal", "Lead and Deal"))}, pluck="name")
+		reasons = frappe.get_all(
+			"CRM Lost Reason", filters={"applies_to": ("in", ("Deal", "Lead and Deal"))}, pluck="name"
+		)
 		deals = []
 		for _ in range(count):
 			client, contacts = rng.choice(clients_with_contacts)
 			stage = rng.choices(stages, weights=weights)[0]
 			lines = []
 			for code, name, _type, uom, rate in rng.sample(PRODUCTS, rng.randint(1, 4)):
-				lines.append({"product": code, "item_name": name, "uom": uom, "qty": rng.randint(1, 50) * (10 if uom == "м" else 1), "rate": rate})
+				lines.append(
+					{
+						"product": code,
+						"item_name": name,
+						"uom": uom,
+						"qty": rng.randint(1, 50) * (10 if uom == "м" else 1),
+						"rate": rate,
+					}
+				)
 			co_managers = [m for m in self.managers if m != client.responsible]
 			doc = {
 				"doctype": "CRM Deal",
@@ -371,7 +542,11 @@ class DemoBuilder:
 			doctype, name, manager = rng.choice(records)
 			task_type = rng.choices(("Call", "Meeting", "Email", "Other"), weights=(50, 20, 20, 10))[0]
 			due = self.now + timedelta(days=rng.randint(-20, 20), hours=rng.randint(0, 8))
-			status = "Done" if due < self.now and rng.random() < 0.7 else rng.choice(("Open", "Open", "In Progress"))
+			status = (
+				"Done"
+				if due < self.now and rng.random() < 0.7
+				else rng.choice(("Open", "Open", "In Progress"))
+			)
 			doc = {
 				"doctype": "CRM Task",
 				"subject": rng.choice(TASK_SUBJECTS[task_type]),
@@ -385,9 +560,20 @@ class DemoBuilder:
 				"status": status,
 			}
 			if status == "Done":
-				doc["result"] = rng.choice(("Договорились о встрече", "Клиент получил КП", "Перезвонить через неделю", "Согласовали условия"))
+				doc["result"] = rng.choice(
+					(
+						"Договорились о встрече",
+						"Клиент получил КП",
+						"Перезвонить через неделю",
+						"Согласовали условия",
+					)
+				)
 			if task_type == "Meeting":
-				doc["checklist"] = [{"step": "Подготовить презентацию"}, {"step": "Распечатать КП"}, {"step": "Согласовать время"}]
+				doc["checklist"] = [
+					{"step": "Подготовить презентацию"},
+					{"step": "Распечатать КП"},
+					{"step": "Согласовать время"},
+				]
 			self.insert(doc)
 
 	def calls(self, contacts_by_client, count: int):
@@ -424,9 +610,14 @@ def load(seed: int = 42, leads: int = 300, organisations: int = 60, individuals:
 	clients = [builder.organisation() for _ in range(organisations)]
 	clients += [(builder.individual(), []) for _ in range(individuals)]
 	lead_docs = builder.leads(leads)
+	builder.convert([lead for lead in lead_docs if lead.status == "Qualified"][: max(leads // 10, 1)])
 	deals = builder.deals([c for c in clients if c[1]], count=150)
 	records = [("CRM Client", c.name, c.responsible) for c, _ in clients]
-	records += [("CRM Lead", lead.name, lead.responsible) for lead in lead_docs if lead.status in ("New", "In Progress")]
+	records += [
+		("CRM Lead", lead.name, lead.responsible)
+		for lead in lead_docs
+		if lead.status in ("New", "In Progress")
+	]
 	records += [("CRM Deal", d.name, d.responsible) for d in deals]
 	builder.tasks(records, count=250)
 	builder.calls(clients, count=400)

@@ -12,20 +12,56 @@ export_python_type_annotations = True
 after_install = "simple_crm.install.after_install"
 after_migrate = "simple_crm.install.after_migrate"
 
+WORKFLOW_STATES = [
+	"New",
+	"In Progress",
+	"Qualified",
+	"Converted",
+	"Disqualified",
+	"Qualification",
+	"Needs Analysis",
+	"Proposal",
+	"Negotiation",
+	"Won",
+	"Lost",
+]
+WORKFLOW_ACTIONS = [
+	"Start Work",
+	"Qualify",
+	"Return to Work",
+	"Disqualify",
+	"Convert",
+	"Reopen",
+	"Win",
+	"Lose",
+	"Move to Qualification",
+	"Move to Needs Analysis",
+	"Move to Proposal",
+	"Move to Negotiation",
+]
+
 # Fixtures: always filtered, never a whole doctype export
 fixtures = [
 	{"dt": "Custom Field", "filters": [["module", "=", "Simple CRM"]]},
 	{
 		"dt": "Role",
-		"filters": [["name", "in", ["CRM Sales Manager", "CRM Head of Sales", "CRM Director", "CRM Administrator"]]],
+		"filters": [
+			["name", "in", ["CRM Sales Manager", "CRM Head of Sales", "CRM Director", "CRM Administrator"]]
+		],
 	},
+	{"dt": "Workflow State", "filters": [["name", "in", WORKFLOW_STATES]]},
+	{"dt": "Workflow Action Master", "filters": [["name", "in", WORKFLOW_ACTIONS]]},
+	{"dt": "Workflow", "filters": [["name", "in", ["CRM Lead Workflow", "CRM Deal Workflow"]]]},
 ]
 
 doc_events = {
+	"Workflow": {"on_update": "simple_crm.workflows.on_workflow_update"},
 	"Contact": {
 		"validate": "simple_crm.contact_events.validate",
 		"on_update": "simple_crm.contact_events.on_update",
 		"on_trash": "simple_crm.contact_events.on_trash",
+		"after_rename": "simple_crm.contact_events.after_rename",
+		"before_test_insert": "simple_crm.contact_events.before_test_insert",
 	},
 }
 
@@ -56,5 +92,17 @@ has_permission = {
 }
 
 # Desk assets (plain files, no build step needed)
-app_include_js = ["/assets/simple_crm/js/hand_over.js"]
+app_include_js = ["/assets/simple_crm/js/hand_over.js", "/assets/simple_crm/js/duplicates.js"]
 doctype_list_js = {"CRM Hand Over": "public/js/crm_hand_over_list.js"}
+
+# Contact form: inline duplicate warnings (the CRM doctypes carry it in their own form scripts)
+doctype_js = {"Contact": "public/js/contact.js"}
+
+# The duplicate index is maintained by on_trash of the records it points to; it never blocks a delete
+ignore_links_on_delete = ["CRM Contact Point"]
+
+# Calls and tasks on the timelines of the records they concern (read live, see simple_crm/timeline.py)
+additional_timeline_content = {
+	doctype: ["simple_crm.timeline.get_timeline_content"]
+	for doctype in ("CRM Lead", "CRM Client", "CRM Counterparty", "CRM Deal", "Contact", "CRM Call")
+}

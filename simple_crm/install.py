@@ -45,6 +45,8 @@ def after_migrate():
 	seed_masters()
 	seed_default_pipeline()
 	seed_settings()
+	sync_pipeline_stages()
+	grant_contact_permissions()
 
 
 def seed_masters():
@@ -99,3 +101,46 @@ def seed_settings():
 	if changed:
 		settings.flags.ignore_permissions = True
 		settings.save()
+
+
+def sync_pipeline_stages():
+	"""CRM Deal.stage offers the stages of every pipeline (also on sites seeded before the sync existed)."""
+	from simple_crm.pipelines import sync_deal_stage_options
+
+	sync_deal_stage_options()
+
+
+# Frappe's Contact carries its own role permissions; the CRM roles are added beside them (as Custom
+# DocPerm rows, which is how Frappe lets an app extend another app's doctype).
+CONTACT_PERMISSIONS = {
+	"CRM Sales Manager": ("read", "write", "create", "report", "email", "print", "share"),
+	"CRM Head of Sales": ("read", "write", "create", "delete", "report", "export", "email", "print", "share"),
+	"CRM Director": ("read", "report", "export", "print"),
+	"CRM Administrator": (
+		"read",
+		"write",
+		"create",
+		"delete",
+		"report",
+		"export",
+		"import",
+		"email",
+		"print",
+		"share",
+	),
+}
+
+
+def grant_contact_permissions():
+	from frappe.permissions import add_permission, update_permission_property
+
+	for role, ptypes in CONTACT_PERMISSIONS.items():
+		if not frappe.db.exists("Role", role):
+			# on a fresh install this runs before the Role fixtures are imported
+			frappe.get_doc({"doctype": "Role", "role_name": role, "desk_access": 1}).insert(
+				ignore_permissions=True
+			)
+		if not frappe.db.exists("Custom DocPerm", {"parent": "Contact", "role": role, "permlevel": 0}):
+			add_permission("Contact", role, 0)
+		for ptype in ptypes:
+			update_permission_property("Contact", role, 0, ptype, 1, validate=False)

@@ -56,17 +56,17 @@ def _assigned(table: str, user: str) -> str:
 
 def _visible_deals_sql(users: list[str]) -> str:
 	return (
-		"select `tabCRM Deal`.name from `tabCRM Deal` where `tabCRM Deal`.responsible in {u} "
-		"union select parent from `tabCRM Deal Manager` where parenttype = 'CRM Deal' and user in {u}"
-	).format(u=_in(users))
+		f"select `tabCRM Deal`.name from `tabCRM Deal` where `tabCRM Deal`.responsible in {_in(users)} "
+		f"union select parent from `tabCRM Deal Manager` where parenttype = 'CRM Deal' and user in {_in(users)}"
+	)
 
 
 def _visible_clients_sql(users: list[str]) -> str:
 	return (
-		"select name from `tabCRM Client` where responsible in {u} "
-		"union select client from `tabCRM Deal` where client is not null and (responsible in {u} "
-		"or name in (select parent from `tabCRM Deal Manager` where parenttype = 'CRM Deal' and user in {u}))"
-	).format(u=_in(users))
+		f"select name from `tabCRM Client` where responsible in {_in(users)} "
+		f"union select client from `tabCRM Deal` where client is not null and (responsible in {_in(users)} "
+		f"or name in (select parent from `tabCRM Deal Manager` where parenttype = 'CRM Deal' and user in {_in(users)}))"
+	)
 
 
 def condition_for(doctype: str, user: str | None = None) -> str:
@@ -90,7 +90,10 @@ def condition_for(doctype: str, user: str | None = None) -> str:
 	elif doctype == "CRM Counterparty":
 		parts = [f"{t}.client in ({_visible_clients_sql(users)})", f"{t}.owner in {u}"]
 	elif doctype == "CRM Order":
-		parts = [f"{t}.client in ({_visible_clients_sql(users)})", f"{t}.deal in ({_visible_deals_sql(users)})"]
+		parts = [
+			f"{t}.client in ({_visible_clients_sql(users)})",
+			f"{t}.deal in ({_visible_deals_sql(users)})",
+		]
 	elif doctype == "CRM Task":
 		parts = [f"{t}.assigned_to in {u}", f"{t}.author in {u}", _assigned(doctype, user)]
 	elif doctype == "CRM Call":

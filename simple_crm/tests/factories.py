@@ -132,3 +132,68 @@ def make_deal(client: str | None = None, **kwargs):
 def make_task(**kwargs):
 	doc = frappe.get_doc({"doctype": "CRM Task", "subject": unique("Позвонить "), **kwargs})
 	return doc.insert()
+
+
+# --- pipelines, products, orders, calls -------------------------------------------------------------
+
+# stage names of the seeded "Sales" pipeline, reused by test pipelines so that a Frappe Workflow
+# on CRM Deal.stage (whose states are those names) accepts deals in them
+TEST_STAGES = (
+	("Qualification", "Open", 10),
+	("Proposal", "Open", 50),
+	("Won", "Won", None),
+	("Lost", "Lost", None),
+)
+
+
+def make_pipeline(stages=TEST_STAGES, **kwargs):
+	doc = frappe.get_doc(
+		{
+			"doctype": "CRM Pipeline",
+			"pipeline_name": kwargs.pop("pipeline_name", None) or unique("Воронка "),
+			"stages": [
+				{"stage_name": name, "stage_type": stage_type, "probability": probability}
+				for name, stage_type, probability in stages
+			],
+			**kwargs,
+		}
+	)
+	return doc.insert()
+
+
+def make_product(**kwargs):
+	doc = frappe.get_doc(
+		{
+			"doctype": "CRM Product",
+			"product_code": kwargs.pop("product_code", None) or unique("P-"),
+			"product_name": kwargs.pop("product_name", None) or unique("Товар "),
+			"standard_rate": kwargs.pop("standard_rate", 100),
+			**kwargs,
+		}
+	)
+	return doc.insert()
+
+
+def make_order(**kwargs):
+	doc = frappe.get_doc(
+		{
+			"doctype": "CRM Order",
+			"external_id": kwargs.pop("external_id", None) or unique("1C-"),
+			"amount": kwargs.pop("amount", 1000),
+			**kwargs,
+		}
+	)
+	return doc.insert()
+
+
+def make_call(**kwargs):
+	doc = frappe.get_doc(
+		{
+			"doctype": "CRM Call",
+			"phone": kwargs.pop("phone", None) or unique_mobile(),
+			"direction": kwargs.pop("direction", "Inbound"),
+			"call_status": kwargs.pop("call_status", "Answered"),
+			**kwargs,
+		}
+	)
+	return doc.insert()

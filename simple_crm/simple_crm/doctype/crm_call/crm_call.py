@@ -1,8 +1,21 @@
 # Copyright (c) 2026, simple_crm developers and contributors
 # For license information, please see license.txt
 
-# import frappe
+import frappe
+from frappe import _
 from frappe.model.document import Document
+from frappe.utils import flt
+
+from simple_crm.calls import client_of_contact, find_caller
+from simple_crm.validation import normalize_phone_field
+
+
+class CallDurationError(frappe.ValidationError):
+	pass
+
+
+class DuplicateCallError(frappe.UniqueValidationError):
+	pass
 
 
 class CRMCall(Document):
@@ -31,4 +44,53 @@ class CRMCall(Document):
 		started_at: DF.Datetime
 		topic: DF.Data | None
 	# end: auto-generated types
-	pass
+
+	def validate(self):
+		self.set_manager()
+		normalize_phone_field(self, "phone", "phone_normalized")
+		self.validate_call_id()
+		self.validate_duration()
+		self.link_caller()
+		self.set_client_from_links()
+
+	def set_manager(self):
+		"""A call logged by hand is the logging manager's call."""
+		if self.is_new() and not self.manager and frappe.session.user not in ("Guest", "Administrator"):
+			self.manager = frappe.session.user
+
+	def validate_call_id(self):
+		"""The PBX's id of the call: a call is recorded once."""
+		self.call_id = (self.call_id or "").strip() or None
+		if not self.call_id:
+			return
+		other = frappe.db.get_value("CRM Call", {"call_id": self.call_id, "name": ("!=", self.name or "")})
+		if other:
+			frappe.throw(
+				_("Call {0} with PBX call ID {1} is already recorded").format(
+					frappe.bold(other), self.call_id
+				),
+				DuplicateCallError,
+				title=_("Duplicate Call"),
+			)
+
+	def validate_duration(self):
+		if flt(self.duration) < 0:
+			frappe.throw(_("The duration of a call cannot be negative"), CallDurationError)
+		if self.call_status == "Missed":
+			self.duration = 0
+
+	def link_caller(self):
+		"""A new call linked to nothing is linked to the one record its number belongs to, if any."""
+		if not self.is_new() or self.lead or self.client or self.contact or self.deal:
+			return
+		caller = find_caller(self.phone_normalized)
+		if caller:
+			self.update(caller)
+
+	def set_client_from_links(self):
+		if self.client:
+			return
+		if self.deal:
+			self.client = frappe.db.get_value("CRM Deal", self.deal, "client")
+		if not self.client and self.contact:
+			self.client = client_of_contact(self.contact)

@@ -1,8 +1,11 @@
 # Copyright (c) 2026, simple_crm developers and contributors
 # For license information, please see license.txt
 
-# import frappe
 from frappe.model.document import Document
+
+from simple_crm.duplicates import check_duplicates, delete_contact_points, sync_contact_points
+from simple_crm.integrity import check_client_can_be_deleted
+from simple_crm.validation import normalize_email_field, normalize_phone_field
 
 
 class CRMClient(Document):
@@ -36,4 +39,21 @@ class CRMClient(Document):
 		turnover: DF.Currency
 		website: DF.Data | None
 	# end: auto-generated types
-	pass
+
+	def validate(self):
+		self.normalize_contact_details()
+		check_duplicates(self)
+
+	def on_update(self):
+		sync_contact_points(self)
+
+	def after_rename(self, old: str, new: str, merge: bool = False):
+		sync_contact_points(self)
+
+	def on_trash(self):
+		check_client_can_be_deleted(self)
+		delete_contact_points(self)
+
+	def normalize_contact_details(self):
+		normalize_phone_field(self, "phone", "phone_normalized")
+		normalize_email_field(self, "email")

@@ -1,8 +1,54 @@
 # Copyright (c) 2026, simple_crm developers and contributors
 # For license information, please see license.txt
 
-# import frappe
+import frappe
+from frappe import _
 from frappe.model.document import Document
+from frappe.utils import flt, today
+
+from simple_crm import masters, pipelines, workflows
+from simple_crm.integrity import check_deal_can_be_deleted
+from simple_crm.masters import LostReasonRequiredError  # re-exported: the deal's own rule
+
+__all__ = [
+	"CRMDeal",
+	"DealContactError",
+	"DealCounterpartyError",
+	"DealItemError",
+	"DealManagerError",
+	"DealPipelineError",
+	"DealStageError",
+	"LostReasonRequiredError",
+	"WonDealError",
+]
+
+
+class DealStageError(frappe.ValidationError):
+	pass
+
+
+class DealPipelineError(frappe.ValidationError):
+	pass
+
+
+class WonDealError(frappe.ValidationError):
+	pass
+
+
+class DealCounterpartyError(frappe.ValidationError):
+	pass
+
+
+class DealContactError(frappe.ValidationError):
+	pass
+
+
+class DealManagerError(frappe.ValidationError):
+	pass
+
+
+class DealItemError(frappe.ValidationError):
+	pass
 
 
 class CRMDeal(Document):
@@ -41,4 +87,230 @@ class CRMDeal(Document):
 		stage_type: DF.Literal["", "Open", "Won", "Lost"]
 		won_on: DF.Date | None
 	# end: auto-generated types
-	pass
+
+	def validate(self):
+		self.set_defaults()
+		self.validate_pipeline()
+		self.set_stage()
+		self.validate_stage()
+		self.set_stage_type_and_probability()
+		self.set_item_amounts()
+		self.set_amount_from_items()
+		self.set_client_from_counterparty()
+		self.validate_counterparty()
+		self.validate_contacts()
+		self.validate_co_managers()
+		self.validate_masters()
+		self.set_title()
+		self.apply_outcome()
+
+	def validate_workflow(self):
+		"""A new deal starts in its own pipeline's first stage, not the workflow's first state."""
+		if self.is_new() and frappe.db.get_value("Workflow", {"document_type": self.doctype, "is_active": 1}):
+			workflows.validate_new_deal_stage(self)
+			return
+		super().validate_workflow()
+
+	def on_trash(self):
+		check_deal_can_be_deleted(self)
+
+	# --- helpers -------------------------------------------------------------------------------------
+
+	@property
+	def previous(self):
+		"""The deal as stored before this save (None for a new deal)."""
+		return None if self.is_new() else self.get_doc_before_save()
+
+	@property
+	def stage_changed(self) -> bool:
+		return self.previous is None or self.previous.stage != self.stage
+
+	# --- steps ---------------------------------------------------------------------------------------
+
+	def set_defaults(self):
+		if not self.pipeline:
+			self.pipeline = pipelines.default_pipeline()
+		if not self.currency:
+			self.currency = frappe.db.get_single_value("Simple CRM Settings", "default_currency")
+		if self.is_new() and not self.responsible and frappe.session.user != "Guest":
+			self.responsible = frappe.session.user
+
+	def validate_pipeline(self):
+		if not self.pipeline:
+			frappe.throw(_("Choose a pipeline: no default pipeline is set up"), DealPipelineError)
+		moved = self.previous is None or self.previous.pipeline != self.pipeline
+		if moved and frappe.db.get_value("CRM Pipeline", self.pipeline, "disabled"):
+			frappe.throw(
+				_("Pipeline {0} is disabled: new deals cannot be put in it").format(
+					frappe.bold(self.pipeline)
+				),
+				DealPipelineError,
+			)
+
+	def set_stage(self):
+		"""A new deal starts at its pipeline's first open stage; so does a deal moved to another
+		pipeline whose stage was left as it was."""
+		moved = self.previous is not None and self.previous.pipeline != self.pipeline
+		left_as_it_was = moved and self.previous.stage == self.stage
+		if not self.stage or left_as_it_was:
+			first = pipelines.first_open_stage(self.pipeline)
+			self.stage = first.stage_name if first else None
+
+	def validate_stage(self):
+		if not pipelines.get_stage(self.pipeline, self.stage):
+			frappe.throw(
+				_("Stage {0} is not a stage of pipeline {1}. Its stages are: {2}").format(
+					frappe.bold(self.stage or ""),
+					frappe.bold(self.pipeline),
+					", ".join(s.stage_name for s in pipelines.get_stages(self.pipeline)),
+				),
+				DealStageError,
+				title=_("Wrong Stage"),
+			)
+
+	def set_stage_type_and_probability(self):
+		"""The stage type always follows the stage; the probability only when the stage changes, so a
+		manager's own estimate stays until the deal moves on."""
+		stage = pipelines.get_stage(self.pipeline, self.stage)
+		self.stage_type = stage.stage_type
+		if not self.stage_changed:
+			return
+		if self.previous is None:
+			if self.probability is None:
+				self.probability = stage.probability
+		elif flt(self.previous.probability) == flt(self.probability):
+			self.probability = stage.probability
+
+	def set_item_amounts(self):
+		total = 0
+		for item in self.items:
+			discount = flt(item.discount_percentage)
+			if not 0 <= discount <= 100:
+				frappe.throw(
+					_("Row #{0}: the discount must be between 0 and 100%, got {1}").format(
+						item.idx, discount
+					),
+					DealItemError,
+				)
+			item.currency = self.currency
+			item.amount = flt(flt(item.qty) * flt(item.rate) * (1 - discount / 100), item.precision("amount"))
+			total += item.amount
+		self.items_total = flt(total, self.precision("items_total"))
+		for competitor in self.competitors:
+			competitor.currency = self.currency
+
+	def set_amount_from_items(self):
+		"""The amount is the items' total unless a manager entered another amount."""
+		if not self.items:
+			return
+		previous = self.previous
+		followed_items = (
+			previous is not None
+			and previous.items
+			and flt(previous.amount) == flt(previous.items_total)
+			and flt(self.amount) == flt(previous.amount)
+		)
+		if not flt(self.amount) or followed_items:
+			self.amount = self.items_total
+
+	def set_client_from_counterparty(self):
+		if self.counterparty and not self.client:
+			self.client = frappe.db.get_value("CRM Counterparty", self.counterparty, "client")
+
+	def validate_counterparty(self):
+		if not self.counterparty:
+			return
+		owner = frappe.db.get_value("CRM Counterparty", self.counterparty, "client")
+		if owner != self.client:
+			frappe.throw(
+				_("Counterparty {0} belongs to client {1}, not to the deal's client {2}").format(
+					frappe.bold(self.counterparty),
+					frappe.bold(owner or _("(none)")),
+					frappe.bold(self.client or _("(none)")),
+				),
+				DealCounterpartyError,
+			)
+
+	def validate_contacts(self):
+		seen = set()
+		for row in self.contacts:
+			if row.contact in seen:
+				frappe.throw(
+					_("Row #{0}: contact {1} is listed twice").format(row.idx, frappe.bold(row.contact)),
+					DealContactError,
+				)
+			seen.add(row.contact)
+		primary = [row for row in self.contacts if row.is_primary]
+		if len(primary) > 1:
+			frappe.throw(_("Only one contact can be the primary one"), DealContactError)
+		if self.contacts and not primary:
+			self.contacts[0].is_primary = 1
+
+	def validate_co_managers(self):
+		seen = set()
+		for row in self.co_managers:
+			if row.user == self.responsible:
+				frappe.throw(
+					_("Row #{0}: {1} is the responsible manager and cannot also be a co-manager").format(
+						row.idx, frappe.bold(row.user)
+					),
+					DealManagerError,
+				)
+			if row.user in seen:
+				frappe.throw(
+					_("Row #{0}: co-manager {1} is listed twice").format(row.idx, frappe.bold(row.user)),
+					DealManagerError,
+				)
+			seen.add(row.user)
+
+	def validate_masters(self):
+		masters.check_lost_reason(self, "lost_reason", applies_to="Deal")
+		for item in self.items:
+			if item.product:
+				masters.check_not_disabled(self, "product", "CRM Product", row=item)
+
+	def set_title(self):
+		if self.deal_name:
+			return
+		client_name = self.client and frappe.db.get_value("CRM Client", self.client, "client_name")
+		first_item = self.items[0].item_name if self.items else None
+		self.deal_name = " — ".join(part for part in (client_name, first_item) if part) or None
+
+	def apply_outcome(self):
+		if self.stage_type == pipelines.WON:
+			self.apply_won()
+		elif self.stage_type == pipelines.LOST:
+			self.apply_lost()
+		else:
+			self.won_on = self.lost_on = self.lost_at_stage = None
+
+	def apply_won(self):
+		missing = []
+		if flt(self.amount) <= 0:
+			missing.append(_("an amount above zero"))
+		if not self.client:
+			missing.append(_("a client"))
+		if missing:
+			frappe.throw(
+				_("A won deal needs {0}").format(_(" and ").join(missing)),
+				WonDealError,
+				title=_("Cannot Win the Deal"),
+			)
+		if self.stage_changed and (self.previous is not None or not self.won_on):
+			self.won_on = today()
+		self.lost_on = self.lost_at_stage = None
+
+	def apply_lost(self):
+		if not self.lost_reason:
+			frappe.throw(
+				_("Choose the reason the deal was lost"),
+				LostReasonRequiredError,
+				title=_("Lost Reason Required"),
+			)
+		if self.stage_changed:
+			if self.previous is not None:
+				self.lost_at_stage = self.previous.stage
+				self.lost_on = today()
+			elif not self.lost_on:
+				self.lost_on = today()
+		self.won_on = None

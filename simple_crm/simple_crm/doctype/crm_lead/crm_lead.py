@@ -1,8 +1,27 @@
 # Copyright (c) 2026, simple_crm developers and contributors
 # For license information, please see license.txt
 
-# import frappe
+import frappe
+from frappe import _
+from frappe.model import no_value_fields
 from frappe.model.document import Document
+from frappe.utils import now_datetime
+
+from simple_crm.duplicates import check_duplicates, delete_contact_points, sync_contact_points
+from simple_crm.integrity import check_lead_can_be_deleted
+from simple_crm.masters import LostReasonRequiredError, check_lost_reason, check_not_disabled
+from simple_crm.validation import normalize_email_field, normalize_phone_field
+
+# statuses that close a lead without a sale; each needs a lost reason
+LOST_STATUSES = ("Lost", "Disqualified")
+CONVERTED = "Converted"
+
+
+class LeadConvertedError(frappe.ValidationError):
+	pass
+
+
+__all__ = ["CRMLead", "LeadConvertedError", "LostReasonRequiredError"]
 
 
 class CRMLead(Document):
@@ -15,7 +34,9 @@ class CRMLead(Document):
 		from frappe.types import DF
 
 		campaign: DF.Data | None
-		channel: DF.Literal["", "Website", "Phone", "Email", "Messenger", "Social", "Referral", "Exhibition", "Other"]
+		channel: DF.Literal[
+			"", "Website", "Phone", "Email", "Messenger", "Social", "Referral", "Exhibition", "Other"
+		]
 		client: DF.Link | None
 		company_name: DF.Data | None
 		contact: DF.Link | None
@@ -42,4 +63,85 @@ class CRMLead(Document):
 		utm_term: DF.Data | None
 		website: DF.Data | None
 	# end: auto-generated types
-	pass
+
+	def validate(self):
+		self.validate_converted_is_read_only()
+		self.set_channel_from_source()
+		self.normalize_contact_details()
+		self.validate_masters()
+		self.validate_lost_reason()
+		self.set_first_response()
+		check_duplicates(self)
+
+	def on_update(self):
+		sync_contact_points(self)
+
+	def set_first_response(self):
+		"""The first time a lead leaves New is when the company first responded to it."""
+		if not self.received_on:
+			self.received_on = now_datetime()
+		if self.status != "New" and not self.first_response_on:
+			self.first_response_on = now_datetime()
+
+	def after_rename(self, old: str, new: str, merge: bool = False):
+		sync_contact_points(self)
+
+	def on_trash(self):
+		check_lead_can_be_deleted(self)
+		delete_contact_points(self)
+
+	def validate_converted_is_read_only(self):
+		"""A converted lead is history; only the conversion itself (flags.from_conversion) writes it."""
+		if self.is_new() or self.flags.from_conversion:
+			return
+		before = self.get_doc_before_save()
+		if not before or before.status != CONVERTED:
+			return
+		changed = self.changed_fields()
+		if changed:
+			frappe.throw(
+				_("Lead {0} is converted and can no longer be changed (changed: {1})").format(
+					self.name, ", ".join(_(self.meta.get_label(f)) for f in changed)
+				),
+				LeadConvertedError,
+				title=_("Converted Lead"),
+			)
+
+	def changed_fields(self) -> list[str]:
+		before = self.get_doc_before_save()
+		return [
+			df.fieldname
+			for df in self.meta.fields
+			if df.fieldtype not in no_value_fields
+			and (before.get(df.fieldname) or self.get(df.fieldname))
+			and self.has_value_changed(df.fieldname)
+		]
+
+	def set_channel_from_source(self):
+		"""The channel follows the source unless the user chose a channel of their own."""
+		if not self.source:
+			return
+		if self.channel and (
+			self.is_new() or not self.has_value_changed("source") or self.has_value_changed("channel")
+		):
+			return
+		channel = frappe.db.get_value("CRM Lead Source", self.source, "channel")
+		if channel:
+			self.channel = channel
+
+	def normalize_contact_details(self):
+		normalize_phone_field(self, "phone", "phone_normalized")
+		normalize_phone_field(self, "mobile_no", "mobile_no_normalized")
+		normalize_email_field(self, "email")
+
+	def validate_masters(self):
+		check_not_disabled(self, "source", "CRM Lead Source")
+		check_lost_reason(self, applies_to="Lead")
+
+	def validate_lost_reason(self):
+		if self.status in LOST_STATUSES and not self.lost_reason:
+			frappe.throw(
+				_("Select a lost reason to set the status {0}").format(_(self.status)),
+				LostReasonRequiredError,
+				title=_("Lost Reason Required"),
+			)

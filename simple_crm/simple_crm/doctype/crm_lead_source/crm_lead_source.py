@@ -14,7 +14,9 @@ class CRMLeadSource(Document):
 	if TYPE_CHECKING:
 		from frappe.types import DF
 
-		channel: DF.Literal["Website", "Phone", "Email", "Messenger", "Social", "Referral", "Exhibition", "Other"]
+		channel: DF.Literal[
+			"Website", "Phone", "Email", "Messenger", "Social", "Referral", "Exhibition", "Other"
+		]
 		description: DF.SmallText | None
 		disabled: DF.Check
 		source_name: DF.Data

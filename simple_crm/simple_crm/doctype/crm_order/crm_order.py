@@ -1,8 +1,13 @@
 # Copyright (c) 2026, simple_crm developers and contributors
 # For license information, please see license.txt
 
-# import frappe
+import frappe
+from frappe import _
 from frappe.model.document import Document
+
+
+class OrderClientError(frappe.ValidationError):
+	"""The order's deal, client and counterparty do not belong together."""
 
 
 class CRMOrder(Document):
@@ -26,4 +31,56 @@ class CRMOrder(Document):
 		status: DF.Data | None
 		synced_on: DF.Datetime | None
 	# end: auto-generated types
-	pass
+
+	def validate(self):
+		self.clean_external_id()
+		self.set_client()
+		self.validate_deal_client()
+		self.validate_counterparty_client()
+		self.set_defaults()
+
+	def clean_external_id(self):
+		"""The upsert key of the accounting exchange: compared without surrounding spaces."""
+		self.external_id = (self.external_id or "").strip()
+
+	def set_client(self):
+		if self.client:
+			return
+		if self.deal:
+			self.client = frappe.db.get_value("CRM Deal", self.deal, "client")
+		if not self.client and self.counterparty:
+			self.client = frappe.db.get_value("CRM Counterparty", self.counterparty, "client")
+
+	def validate_deal_client(self):
+		if not self.deal:
+			return
+		deal_client = frappe.db.get_value("CRM Deal", self.deal, "client")
+		if deal_client and deal_client != self.client:
+			frappe.throw(
+				_("Order client {0} differs from client {1} of deal {2}").format(
+					frappe.bold(self.client or _("(none)")), frappe.bold(deal_client), frappe.bold(self.deal)
+				),
+				OrderClientError,
+			)
+
+	def validate_counterparty_client(self):
+		if not self.counterparty:
+			return
+		owner = frappe.db.get_value("CRM Counterparty", self.counterparty, "client")
+		if owner != self.client:
+			frappe.throw(
+				_("Counterparty {0} belongs to client {1}, not to the order's client {2}").format(
+					frappe.bold(self.counterparty),
+					frappe.bold(owner or _("(none)")),
+					frappe.bold(self.client or _("(none)")),
+				),
+				OrderClientError,
+			)
+
+	def set_defaults(self):
+		if not self.order_number:
+			self.order_number = self.external_id
+		if not self.currency:
+			self.currency = (self.deal and frappe.db.get_value("CRM Deal", self.deal, "currency")) or (
+				frappe.db.get_single_value("Simple CRM Settings", "default_currency")
+			)

@@ -1,7 +1,7 @@
 # Copyright (c) 2026, simple_crm developers and contributors
 # For license information, please see license.txt
 
-# import frappe
+import frappe
 from frappe.model.document import Document
 
 
@@ -24,4 +24,9 @@ class CRMProduct(Document):
 		standard_rate: DF.Currency
 		uom: DF.Data | None
 	# end: auto-generated types
-	pass
+
+	def validate(self):
+		self.product_name = (self.product_name or "").strip()
+		self.external_id = (self.external_id or "").strip() or None
+		if not self.currency:
+			self.currency = frappe.db.get_single_value("Simple CRM Settings", "default_currency")

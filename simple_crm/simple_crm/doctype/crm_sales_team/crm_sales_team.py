@@ -13,7 +13,9 @@ class CRMSalesTeam(Document):
 
 	if TYPE_CHECKING:
 		from frappe.types import DF
-		from simple_crm.simple_crm.doctype.crm_sales_team_member.crm_sales_team_member import CRMSalesTeamMember
+		from simple_crm.simple_crm.doctype.crm_sales_team_member.crm_sales_team_member import (
+			CRMSalesTeamMember,
+		)
 
 		disabled: DF.Check
 		head: DF.Link

@@ -1,8 +1,27 @@
 # Copyright (c) 2026, simple_crm developers and contributors
 # For license information, please see license.txt
 
-# import frappe
+import frappe
+from frappe import _
 from frappe.model.document import Document
+from frappe.utils import get_datetime, now_datetime
+
+# the records a task can be about (the Desk form offers only these too)
+REFERENCE_DOCTYPES = ("CRM Lead", "CRM Client", "CRM Counterparty", "CRM Deal", "Contact", "CRM Call")
+# task types whose outcome must be written down when they are done
+RESULT_REQUIRED_TYPES = ("Call", "Meeting")
+
+
+class TaskReferenceError(frappe.ValidationError):
+	pass
+
+
+class TaskResultRequiredError(frappe.ValidationError):
+	pass
+
+
+class TaskReminderError(frappe.ValidationError):
+	pass
 
 
 class CRMTask(Document):
@@ -13,7 +32,9 @@ class CRMTask(Document):
 
 	if TYPE_CHECKING:
 		from frappe.types import DF
-		from simple_crm.simple_crm.doctype.crm_task_checklist_item.crm_task_checklist_item import CRMTaskChecklistItem
+		from simple_crm.simple_crm.doctype.crm_task_checklist_item.crm_task_checklist_item import (
+			CRMTaskChecklistItem,
+		)
 
 		assigned_to: DF.Link | None
 		author: DF.Link | None
@@ -30,4 +51,73 @@ class CRMTask(Document):
 		subject: DF.Data
 		task_type: DF.Literal["Call", "Meeting", "Email", "Other"]
 	# end: auto-generated types
-	pass
+
+	def validate(self):
+		self.set_people()
+		self.validate_reference()
+		self.validate_reminder()
+		self.set_completion()
+		self.update_checklist()
+
+	def set_people(self):
+		"""The author is whoever created the task and never changes; the assignee defaults to them."""
+		if self.is_new():
+			self.author = frappe.session.user
+		else:
+			self.author = self.get_doc_before_save().author
+		if not self.assigned_to:
+			self.assigned_to = frappe.session.user
+
+	def validate_reference(self):
+		if not self.reference_doctype and not self.reference_name:
+			return
+		if self.reference_doctype not in REFERENCE_DOCTYPES:
+			frappe.throw(
+				_("A task can be linked to {0} only, not to {1}").format(
+					", ".join(_(dt) for dt in REFERENCE_DOCTYPES),
+					frappe.bold(_(self.reference_doctype or "")),
+				),
+				TaskReferenceError,
+			)
+		if not self.reference_name:
+			frappe.throw(
+				_("Choose the {0} the task is about").format(_(self.reference_doctype)), TaskReferenceError
+			)
+
+	def validate_reminder(self):
+		if self.remind_at and self.due_on and get_datetime(self.remind_at) > get_datetime(self.due_on):
+			frappe.throw(
+				_("The reminder ({0}) must not be after the due time ({1})").format(
+					self.remind_at, self.due_on
+				),
+				TaskReminderError,
+			)
+
+	def set_completion(self):
+		if self.status != "Done":
+			self.completed_on = None
+			return
+		if self.task_type in RESULT_REQUIRED_TYPES and not (self.result or "").strip():
+			frappe.throw(
+				_("Write down the result of the {0} before marking the task done").format(
+					_(self.task_type).lower()
+				),
+				TaskResultRequiredError,
+				title=_("Result Required"),
+			)
+		if not self.completed_on:
+			self.completed_on = now_datetime()
+
+	def update_checklist(self):
+		"""A step checked off records who did it and when; unchecking clears that."""
+		before = {row.name: row for row in (self.get_doc_before_save() or {}).get("checklist") or []}
+		for row in self.checklist:
+			if not row.done:
+				row.done_by = row.done_on = None
+				continue
+			old = before.get(row.name)
+			if not old or not old.done or not row.done_on:
+				row.done_by = frappe.session.user
+				row.done_on = now_datetime()
+			else:
+				row.done_by, row.done_on = old.done_by, old.done_on

@@ -1,0 +1,31 @@
+// Inline duplicate warning on the forms of leads, clients, counterparties and contacts.
+frappe.provide("simple_crm");
+
+simple_crm.show_duplicates = function (frm) {
+	if (frm.is_new()) return;
+	frappe
+		.call({
+			method: "simple_crm.api.duplicates.find_duplicates",
+			args: { doctype: frm.doctype, name: frm.doc.name },
+			type: "GET",
+		})
+		.then((r) => {
+			const matches = r.message || [];
+			if (!matches.length) return;
+			const items = matches.map((m) => {
+				const href = `/app/${frappe.router.slug(m.doctype)}/${encodeURIComponent(m.name)}`;
+				const text = frappe.utils.escape_html(m.readable ? m.title || m.name : m.name);
+				// a record the user may not open is named, not linked
+				const label = m.readable ? `<a href="${href}">${text}</a>` : text;
+				const on = m.matched_on
+					.map((p) => `${__(p.kind)} ${frappe.utils.escape_html(p.value)}`)
+					.join(", ");
+				const who = m.responsible ? ` — ${frappe.utils.escape_html(m.responsible)}` : "";
+				return `${__(m.doctype)} ${label} (${on})${who}`;
+			});
+			frm.dashboard.set_headline_alert(
+				`${__("Possible duplicates:")} ${items.join("; ")}`,
+				"orange"
+			);
+		});
+};

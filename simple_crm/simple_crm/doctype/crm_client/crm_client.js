@@ -1,0 +1,8 @@
+// Copyright (c) 2026, simple_crm developers and contributors
+// For license information, please see license.txt
+
+frappe.ui.form.on("CRM Client", {
+	refresh(frm) {
+		simple_crm.show_duplicates(frm);
+	},
+});

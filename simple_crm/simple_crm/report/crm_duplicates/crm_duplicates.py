@@ -1,0 +1,161 @@
+# Copyright (c) 2026, simple_crm developers and contributors
+# For license information, please see license.txt
+
+"""Groups of leads, clients, contacts and counterparties sharing a phone, e-mail or INN.
+
+Read from the duplicate index (CRM Contact Point): (kind, value) pairs held by more than one record,
+converted leads left out. A group whose records all belong to one client (a client, its contact
+person and its counterparty with the same phone) is that client's own data, not a duplicate.
+"""
+
+import frappe
+from frappe import _
+from frappe.query_builder.functions import Count, Sum
+from pypika.terms import Case
+
+from simple_crm.duplicates import CONTACT_POINT, KINDS, TRACKED_DOCTYPES, describe_records
+
+
+def execute(filters: dict | None = None):
+	filters = frappe._dict(filters or {})
+	return get_columns(), get_data(filters)
+
+
+def get_columns() -> list[dict]:
+	return [
+		{"fieldname": "group", "label": _("Group"), "fieldtype": "Int", "width": 70},
+		{"fieldname": "kind", "label": _("Matched On"), "fieldtype": "Data", "width": 100},
+		{"fieldname": "value", "label": _("Value"), "fieldtype": "Data", "width": 200},
+		{
+			"fieldname": "reference_doctype",
+			"label": _("Record Type"),
+			"fieldtype": "Link",
+			"options": "DocType",
+			"width": 140,
+		},
+		{
+			"fieldname": "reference_name",
+			"label": _("Record"),
+			"fieldtype": "Dynamic Link",
+			"options": "reference_doctype",
+			"width": 160,
+		},
+		{"fieldname": "title", "label": _("Title"), "fieldtype": "Data", "width": 220},
+		{
+			"fieldname": "responsible",
+			"label": _("Responsible"),
+			"fieldtype": "Link",
+			"options": "User",
+			"width": 180,
+		},
+		{"fieldname": "records", "label": _("Records in Group"), "fieldtype": "Int", "width": 120},
+	]
+
+
+def get_data(filters) -> list[dict]:
+	members = get_group_members(filters)
+	groups: dict[tuple[str, str], list[dict]] = {}
+	for row in members:
+		groups.setdefault((row.kind, row.value), []).append(row)
+	clients_of: dict[tuple[str, str], set[str]] = {}
+	groups = {key: rows for key, rows in groups.items() if not _one_client(rows, clients_of)}
+	details = describe_records(
+		{(r.reference_doctype, r.reference_name) for rows in groups.values() for r in rows}
+	)
+	data = []
+	for number, rows in enumerate(groups.values(), start=1):
+		for row in rows:
+			record = details[(row.reference_doctype, row.reference_name)]
+			data.append(
+				{
+					"group": number,
+					"kind": _(row.kind),
+					"value": row.value,
+					"reference_doctype": row.reference_doctype,
+					"reference_name": row.reference_name,
+					"title": record.title,
+					"responsible": record.responsible,
+					"records": len(rows),
+				}
+			)
+	return data
+
+
+def get_group_members(filters) -> list[dict]:
+	"""Index rows of every (kind, value) held by two or more live records."""
+	point = frappe.qb.DocType(CONTACT_POINT)
+	lead = frappe.qb.DocType("CRM Lead")
+
+	def live(query):
+		return query.left_join(lead).on(
+			(point.reference_doctype == "CRM Lead") & (lead.name == point.reference_name)
+		)
+
+	not_converted = lead.name.isnull() | (lead.status != "Converted")
+
+	groups = (
+		live(frappe.qb.from_(point))
+		.select(point.kind, point.value)
+		.where(not_converted)
+		.groupby(point.kind, point.value)
+		.having(Count("*") > 1)
+	)
+	if filters.get("kind"):
+		if filters.kind not in KINDS:
+			frappe.throw(_("Unknown kind {0}").format(filters.kind))
+		groups = groups.where(point.kind == filters.kind)
+	if filters.get("doctype"):
+		if filters.doctype not in TRACKED_DOCTYPES:
+			frappe.throw(_("Unknown record type {0}").format(filters.doctype))
+		has_doctype = Sum(Case().when(point.reference_doctype == filters.doctype, 1).else_(0))
+		groups = groups.having(has_doctype > 0)
+	groups = groups.as_("dup")
+
+	return (
+		live(frappe.qb.from_(point))
+		.join(groups)
+		.on((groups.kind == point.kind) & (groups.value == point.value))
+		.select(point.kind, point.value, point.reference_doctype, point.reference_name)
+		.where(not_converted)
+		.orderby(point.kind)
+		.orderby(point.value)
+		.orderby(point.reference_doctype)
+		.orderby(point.reference_name)
+		.run(as_dict=True)
+	)
+
+
+def _one_client(rows: list[dict], clients_of: dict) -> bool:
+	"""True when every record of the group belongs to the same client (`clients_of` caches)."""
+	families = []
+	for row in rows:
+		key = (row.reference_doctype, row.reference_name)
+		if key not in clients_of:
+			clients_of[key] = _clients_of(*key)
+		families.append(clients_of[key])
+	return bool(set.intersection(*families))
+
+
+def _clients_of(doctype: str, name: str) -> set[str]:
+	"""The clients a record belongs to; a record of no client is a family of its own."""
+	if doctype == "CRM Client":
+		return {name}
+	if doctype in ("CRM Counterparty", "CRM Lead"):
+		client = frappe.db.get_value(doctype, name, "client")
+		return {client} if client else {f"{doctype}:{name}"}
+	links = frappe.get_all(
+		"Dynamic Link",
+		filters={
+			"parenttype": "Contact",
+			"parent": name,
+			"link_doctype": ("in", ["CRM Client", "CRM Counterparty"]),
+		},
+		fields=["link_doctype", "link_name"],
+	)
+	clients = {l.link_name for l in links if l.link_doctype == "CRM Client"}
+	for l in links:
+		if l.link_doctype == "CRM Counterparty":
+			client = frappe.db.get_value("CRM Counterparty", l.link_name, "client")
+			if client:
+				clients.add(client)
+	return clients or {f"{doctype}:{name}"}

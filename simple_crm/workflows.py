@@ -1,0 +1,186 @@
+"""The Lead and Deal workflows, kept in step with the pipelines an administrator edits.
+
+The app ships `CRM Lead Workflow` (state field `status`) and `CRM Deal Workflow` (state field
+`stage`) as fixtures; Frappe's Workflow then governs every change of those fields, from the Desk form,
+the kanban, REST and Data Import alike. An administrator edits them in the Desk:
+
+- a state added to the Deal workflow becomes a stage of the default pipeline (so the Select options,
+  the kanban columns and the reports have it);
+- a stage added to a pipeline becomes a state of the Deal workflow, with moves to and from the
+  pipeline's other open stages, so deals can reach it without anyone writing transitions by hand;
+- a state added to the Lead workflow becomes an option of the lead's status.
+
+Fixtures are imported again on migrate only when the shipped file is newer than the record on the
+site, so an administrator's later edits survive a migrate.
+"""
+
+import frappe
+from frappe import _
+from frappe.custom.doctype.property_setter.property_setter import make_property_setter
+
+from simple_crm import pipelines
+
+LEAD_WORKFLOW = "CRM Lead Workflow"
+DEAL_WORKFLOW = "CRM Deal Workflow"
+TRANSITION_ROLES = ("CRM Sales Manager", "CRM Head of Sales")
+ANY_STAGE_ON_CREATE_ROLES = frozenset({"System Manager", "CRM Administrator", "CRM Head of Sales"})
+
+
+class InitialStageError(frappe.ValidationError):
+	pass
+
+
+def active_workflow(doctype: str) -> str | None:
+	return frappe.db.get_value("Workflow", {"document_type": doctype, "is_active": 1}, "name")
+
+
+# --- new deals ----------------------------------------------------------------------------
+
+
+def validate_new_deal_stage(deal) -> None:
+	"""Frappe's workflow check wants every new document in the workflow's first state; a deal starts in
+	the first open stage of its own pipeline instead. A head of sales, an administrator and Data Import
+	may create a deal at any stage of its pipeline (e.g. to load history); the stage rules of the deal
+	itself (won needs an amount, lost needs a reason) hold all the same."""
+	first = pipelines.first_open_stage(deal.pipeline)
+	if first and deal.stage == first.stage_name:
+		return
+	if frappe.flags.in_import or frappe.session.user == "Administrator":
+		return
+	if ANY_STAGE_ON_CREATE_ROLES.intersection(frappe.get_roles()):
+		return
+	frappe.throw(
+		_("A new deal starts at stage {0} of pipeline {1}; move it on after saving").format(
+			frappe.bold(_(first.stage_name)) if first else "", frappe.bold(deal.pipeline)
+		),
+		InitialStageError,
+	)
+
+
+# --- Workflow -> stages / options ---------------------------------------------------------
+
+
+def on_workflow_update(doc, method=None):
+	"""doc_events hook of Frappe's Workflow."""
+	if not doc.is_active:
+		return
+	if doc.document_type == "CRM Deal" and doc.workflow_state_field == pipelines.STAGE_FIELD:
+		add_workflow_states_to_pipeline(doc)
+	elif doc.document_type == "CRM Lead":
+		sync_select_options("CRM Lead", doc.workflow_state_field, [s.state for s in doc.states])
+
+
+def add_workflow_states_to_pipeline(workflow) -> list[str]:
+	known = set(pipelines.all_stage_names())
+	missing = list(dict.fromkeys(s.state for s in workflow.states if s.state not in known))
+	pipeline_name = pipelines.default_pipeline()
+	if not missing or not pipeline_name:
+		return []
+	pipeline = frappe.get_doc("CRM Pipeline", pipeline_name)
+	# new states are open stages, placed before the first closed one
+	closed_at = next(
+		(i for i, row in enumerate(pipeline.stages) if row.stage_type != pipelines.OPEN), len(pipeline.stages)
+	)
+	others = list(pipeline.stages)
+	added = [
+		pipeline.append("stages", {"stage_name": state, "stage_type": pipelines.OPEN}) for state in missing
+	]
+	rows = others[:closed_at] + added + others[closed_at:]
+	for idx, row in enumerate(rows, start=1):
+		row.idx = idx
+	pipeline.stages = rows
+	pipeline.flags.from_workflow = True
+	pipeline.save(ignore_permissions=True)
+	return missing
+
+
+def sync_select_options(doctype: str, fieldname: str, states: list[str]) -> None:
+	"""Select options of the state field = the doctype's own options plus every workflow state."""
+	meta = frappe.get_meta(doctype)
+	current = [o for o in (meta.get_field(fieldname).options or "").split("\n") if o]
+	wanted = list(dict.fromkeys([*current, *states]))
+	if wanted != current:
+		make_property_setter(
+			doctype, fieldname, "options", "\n".join(wanted), "Text", validate_fields_for_doctype=False
+		)
+		frappe.clear_cache(doctype=doctype)
+
+
+# --- stages -> Workflow -------------------------------------------------------------------
+
+
+def add_pipeline_stages_to_workflow(pipeline) -> list[str]:
+	"""Called when a pipeline is saved: its stages become states of the Deal workflow, with moves."""
+	if pipeline.flags.from_workflow:
+		return []
+	name = active_workflow("CRM Deal")
+	if not name:
+		return []
+	workflow = frappe.get_doc("Workflow", name)
+	if workflow.workflow_state_field != pipelines.STAGE_FIELD:
+		return []
+	known = {s.state for s in workflow.states}
+	new = [row for row in pipeline.stages if row.stage_name not in known]
+	if not new:
+		return []
+	open_stages = [row.stage_name for row in pipeline.stages if row.stage_type == pipelines.OPEN]
+	won = [row.stage_name for row in pipeline.stages if row.stage_type == pipelines.WON]
+	lost = [row.stage_name for row in pipeline.stages if row.stage_type == pipelines.LOST]
+	existing = {(t.state, t.next_state, t.allowed) for t in workflow.transitions}
+
+	def add_transition(state, next_state, action):
+		for role in TRANSITION_ROLES:
+			if (state, next_state, role) in existing:
+				continue
+			ensure_action(action)
+			workflow.append(
+				"transitions",
+				{
+					"state": state,
+					"action": action,
+					"next_state": next_state,
+					"allowed": role,
+					"allow_self_approval": 1,
+				},
+			)
+			existing.add((state, next_state, role))
+
+	for row in new:
+		ensure_state(row.stage_name)
+		for role in TRANSITION_ROLES:
+			workflow.append("states", {"state": row.stage_name, "doc_status": "0", "allow_edit": role})
+	for row in new:
+		stage = row.stage_name
+		if row.stage_type == pipelines.OPEN:
+			for other in open_stages:
+				if other != stage:
+					add_transition(other, stage, move_action(stage))
+					add_transition(stage, other, move_action(other))
+			for target in won:
+				add_transition(stage, target, "Win")
+			for target in lost:
+				add_transition(stage, target, "Lose")
+		else:
+			for other in open_stages:
+				add_transition(other, stage, "Win" if row.stage_type == pipelines.WON else "Lose")
+	workflow.flags.ignore_permissions = True
+	workflow.save()
+	return [row.stage_name for row in new]
+
+
+def move_action(stage: str) -> str:
+	return f"Move to {stage}"
+
+
+def ensure_state(state: str) -> None:
+	if not frappe.db.exists("Workflow State", state):
+		frappe.get_doc({"doctype": "Workflow State", "workflow_state_name": state}).insert(
+			ignore_permissions=True
+		)
+
+
+def ensure_action(action: str) -> None:
+	if not frappe.db.exists("Workflow Action Master", action):
+		frappe.get_doc({"doctype": "Workflow Action Master", "workflow_action_name": action}).insert(
+			ignore_permissions=True
+		)
