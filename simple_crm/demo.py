@@ -323,14 +323,13 @@ class DemoBuilder:
 		for role in rng.sample(
 			("Director", "Accountant", "Buyer", "Storekeeper", "Engineer"), rng.randint(1, 3)
 		):
-			first, last, gender = self.person()
+			first, last, _gender = self.person()
 			contacts.append(
 				self.insert(
 					{
 						"doctype": "Contact",
 						"first_name": first,
 						"last_name": last,
-						"gender": gender,
 						"company_name": client.client_name,
 						"designation": {
 							"Director": "Генеральный директор",
