@@ -137,10 +137,12 @@ class TestLeadResponseTime(CRMTestCase):
 		self.assertEqual(str(lead.received_on), "2026-03-02 10:00:00")
 		self.assertFalse(lead.first_response_on)
 		with self.freeze_time("2026-03-02 10:25:00"):
+			lead.reload()
 			lead.status = "In Progress"
 			lead.save()
 		self.assertEqual(str(lead.first_response_on), "2026-03-02 10:25:00")
 		with self.freeze_time("2026-03-03 09:00:00"):
+			lead.reload()
 			lead.status = "Qualified"
 			lead.save()
 		self.assertEqual(str(lead.first_response_on), "2026-03-02 10:25:00")
