@@ -46,6 +46,7 @@ def after_migrate():
 	seed_default_pipeline()
 	seed_settings()
 	sync_pipeline_stages()
+	seed_deal_kanban()
 	grant_contact_permissions()
 
 
@@ -101,6 +102,29 @@ def seed_settings():
 	if changed:
 		settings.flags.ignore_permissions = True
 		settings.save()
+
+
+DEAL_KANBAN = "Deals by Stage"
+
+
+def seed_deal_kanban():
+	"""A kanban of deals by stage out of the box; its columns then follow the pipelines."""
+	if frappe.db.exists("Kanban Board", DEAL_KANBAN):
+		return
+	from simple_crm.pipelines import all_stage_names
+
+	frappe.get_doc(
+		{
+			"doctype": "Kanban Board",
+			"kanban_board_name": DEAL_KANBAN,
+			"reference_doctype": "CRM Deal",
+			"field_name": "stage",
+			"private": 0,
+			"columns": [
+				{"column_name": stage, "status": "Active", "order": "[]"} for stage in all_stage_names()
+			],
+		}
+	).insert(ignore_permissions=True)
 
 
 def sync_pipeline_stages():
