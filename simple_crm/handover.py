@@ -12,7 +12,7 @@ import frappe
 from frappe import _
 from frappe.utils import get_fullname, now_datetime
 
-from simple_crm.permissions import FULL_ACCESS_ROLES, HEAD_OF_SALES, team_users
+from simple_crm.permissions import FULL_ACCESS_ROLES, HEAD_OF_SALES, SALES_MANAGER, team_users
 
 OPEN_LEAD_STATUSES = ("New", "In Progress", "Qualified")
 OPEN_TASK_STATUSES = ("Open", "In Progress")
@@ -48,6 +48,13 @@ def validate_users(from_user: str, to_user: str) -> None:
 			frappe.throw(_("User {0} does not exist").format(user), HandOverError)
 	if not frappe.db.get_value("User", to_user, "enabled"):
 		frappe.throw(_("User {0} is disabled and cannot take over work").format(to_user), HandOverError)
+	if not {SALES_MANAGER, HEAD_OF_SALES}.intersection(frappe.get_roles(to_user)):
+		frappe.throw(
+			_("User {0} has neither the role {1} nor {2} and could not work on what is handed over").format(
+				to_user, _(SALES_MANAGER), _(HEAD_OF_SALES)
+			),
+			HandOverError,
+		)
 
 
 def open_work(from_user: str) -> dict[str, list[str]]:
@@ -103,23 +110,22 @@ def hand_over(from_user: str, to_user: str, reason: str | None = None):
 		for name in names:
 			doc = frappe.get_doc(doctype, name)
 			doc.set(field, to_user)
-			doc.flags.ignore_permissions = True
-			doc.flags.ignore_duplicates = True
-			doc.save()
-			doc.add_comment("Info", note)
+			if doctype == "CRM Deal":
+				# the new responsible manager cannot stay a co-manager of the same deal
+				for row in [row for row in doc.co_managers if row.user == to_user]:
+					doc.remove(row)
+			save_moved(doc, note)
 
 	for name in work["co_managed_deals"]:
 		doc = frappe.get_doc("CRM Deal", name)
-		already = {row.user for row in doc.co_managers}
+		taken = {row.user for row in doc.co_managers} | {doc.responsible}
 		for row in list(doc.co_managers):
 			if row.user == from_user:
-				if to_user in already or doc.responsible == to_user:
+				if to_user in taken:
 					doc.remove(row)
 				else:
 					row.user = to_user
-		doc.flags.ignore_permissions = True
-		doc.save()
-		doc.add_comment("Info", note)
+		save_moved(doc, note)
 
 	reassigned = reassign_todos(from_user, to_user)
 
@@ -141,7 +147,25 @@ def hand_over(from_user: str, to_user: str, reason: str | None = None):
 	return record
 
 
-CRM_DOCTYPES = ("CRM Lead", "CRM Deal", "CRM Task", "CRM Client", "CRM Call", "CRM Counterparty")
+def save_moved(doc, note: str) -> None:
+	"""Save a moved record as the system (the caller's right to hand over was checked) and say so on its
+	timeline."""
+	doc.flags.ignore_permissions = True
+	doc.flags.ignore_duplicates = True
+	doc.save()
+	doc.add_comment("Info", note)
+
+
+CRM_DOCTYPES = (
+	"CRM Lead",
+	"CRM Deal",
+	"CRM Task",
+	"CRM Client",
+	"CRM Call",
+	"CRM Counterparty",
+	"CRM Order",
+	"Contact",
+)
 
 
 def reassign_todos(from_user: str, to_user: str) -> list[str]:
@@ -152,14 +176,31 @@ def reassign_todos(from_user: str, to_user: str) -> list[str]:
 	todos = frappe.get_all(
 		"ToDo",
 		filters={"allocated_to": from_user, "status": "Open", "reference_type": ("in", CRM_DOCTYPES)},
-		fields=["name", "reference_type", "reference_name"],
+		fields=["name", "reference_type", "reference_name", "description", "priority", "date"],
 	)
 	moved = []
 	for todo in todos:
 		unassign(todo.reference_type, todo.reference_name, from_user, ignore_permissions=True)
-		assign(
-			{"doctype": todo.reference_type, "name": todo.reference_name, "assign_to": [to_user]},
-			ignore_permissions=True,
+		already = frappe.db.exists(
+			"ToDo",
+			{
+				"allocated_to": to_user,
+				"status": "Open",
+				"reference_type": todo.reference_type,
+				"reference_name": todo.reference_name,
+			},
 		)
+		if not already:
+			assign(
+				{
+					"doctype": todo.reference_type,
+					"name": todo.reference_name,
+					"assign_to": [to_user],
+					"description": todo.description,
+					"priority": todo.priority,
+					"date": todo.date,
+				},
+				ignore_permissions=True,
+			)
 		moved.append(f"{todo.reference_type} {todo.reference_name}")
 	return moved

@@ -51,8 +51,10 @@ fixtures = [
 	},
 	{"dt": "Workflow State", "filters": [["name", "in", WORKFLOW_STATES]]},
 	{"dt": "Workflow Action Master", "filters": [["name", "in", WORKFLOW_ACTIONS]]},
-	{"dt": "Workflow", "filters": [["name", "in", ["CRM Lead Workflow", "CRM Deal Workflow"]]]},
 ]
+# The Lead and Deal workflows are not fixtures: Frappe re-imports fixtures over the site's records on every
+# migrate, and administrators edit these workflows in the Desk. install.seed_workflows creates them once
+# from simple_crm/setup/workflows.json.
 
 doc_events = {
 	"Workflow": {"on_update": "simple_crm.workflows.on_workflow_update"},
@@ -75,6 +77,37 @@ permission_query_conditions = {
 	"CRM Task": "simple_crm.permissions.task_query",
 	"CRM Call": "simple_crm.permissions.call_query",
 	"Contact": "simple_crm.permissions.contact_query",
+	# child tables follow their parent (see permissions.child_condition)
+	**{
+		child: "simple_crm.permissions.child_query"
+		for child in (
+			"CRM Deal Item",
+			"CRM Deal Manager",
+			"CRM Deal Contact",
+			"CRM Deal Competitor",
+			"CRM Important Date",
+			"CRM Counterparty Bank Account",
+			"CRM Task Checklist Item",
+			"Contact Email",
+			"Contact Phone",
+			"Dynamic Link",
+		)
+	},
+}
+
+# Link search of these doctypes goes through the same conditions (see permissions.search_visible)
+standard_queries = {
+	doctype: "simple_crm.permissions.search_visible"
+	for doctype in (
+		"CRM Lead",
+		"CRM Deal",
+		"CRM Client",
+		"CRM Counterparty",
+		"CRM Order",
+		"CRM Task",
+		"CRM Call",
+		"Contact",
+	)
 }
 
 has_permission = {

@@ -156,15 +156,23 @@ CONTACT_PERMISSIONS = {
 
 
 def grant_contact_permissions():
+	"""Add the CRM roles' rows once; an administrator's later changes in Role Permissions Manager stay."""
 	from frappe.permissions import add_permission, update_permission_property
 
+	from simple_crm.workflows import ensure_role
+
 	for role, ptypes in CONTACT_PERMISSIONS.items():
-		if not frappe.db.exists("Role", role):
-			# on a fresh install this runs before the Role fixtures are imported
-			frappe.get_doc({"doctype": "Role", "role_name": role, "desk_access": 1}).insert(
-				ignore_permissions=True
-			)
-		if not frappe.db.exists("Custom DocPerm", {"parent": "Contact", "role": role, "permlevel": 0}):
-			add_permission("Contact", role, 0)
+		# on a fresh install this runs before the Role fixtures are imported
+		ensure_role(role)
+		if frappe.db.exists("Custom DocPerm", {"parent": "Contact", "role": role, "permlevel": 0}):
+			continue
+		add_permission("Contact", role, 0)
 		for ptype in ptypes:
 			update_permission_property("Contact", role, 0, ptype, 1, validate=False)
+
+
+def seed_workflows():
+	"""The Lead and Deal workflows, created once (see simple_crm.workflows)."""
+	from simple_crm.workflows import seed_workflows
+
+	seed_workflows()

@@ -1,9 +1,10 @@
 """Row-level visibility of CRM records.
 
-One SQL condition per doctype, built here and used twice: by `permission_query_conditions` (list
-views, reports, link search, REST lists, exports) and by `has_permission` (opening, saving, deleting
-one record), so a record is visible through every path or through none. These hooks can only
-restrict what the role permissions (DocPerm) already allow.
+One SQL condition per doctype, built here and used three times: by `permission_query_conditions` (list
+views, Report Builder, reports, REST lists, exports, kanban, number cards), by `has_permission`
+(opening, saving, deleting one record) and by the link search (`standard_queries`), so a record is
+visible through every path or through none. These hooks can only restrict what the role permissions
+(DocPerm) already allow.
 
 - System Manager, CRM Administrator and CRM Director see everything.
 - A head of sales sees the records of their team (CRM Sales Team: head + members) and their own,
@@ -11,14 +12,29 @@ restrict what the role permissions (DocPerm) already allow.
 - Everyone else (a sales manager) sees the records they are responsible for, co-manage (deals) or are
   assigned to (Frappe assignments), and what hangs off those (counterparties and orders of their
   clients, contacts linked to their clients).
+
+The conditions are plain `column in (...)` tests and uncorrelated sub-queries over indexed columns
+(responsible, client, deal, CRM Deal Manager.user), so MariaDB materialises each sub-query once per list
+query instead of once per row.
 """
 
 import frappe
+from frappe.desk.search import relevance_sorter
 
 FULL_ACCESS_ROLES = frozenset({"System Manager", "CRM Administrator", "CRM Director"})
 HEAD_OF_SALES = "CRM Head of Sales"
 SALES_MANAGER = "CRM Sales Manager"
 CRM_ROLES = frozenset({HEAD_OF_SALES, SALES_MANAGER, *FULL_ACCESS_ROLES} - {"System Manager"})
+ROW_LEVEL_DOCTYPES = (
+	"CRM Lead",
+	"CRM Deal",
+	"CRM Client",
+	"CRM Counterparty",
+	"CRM Order",
+	"CRM Task",
+	"CRM Call",
+	"Contact",
+)
 
 
 def sees_everything(user: str) -> bool:
@@ -28,7 +44,7 @@ def sees_everything(user: str) -> bool:
 
 
 def team_users(user: str) -> list[str]:
-	"""The user plus, for a head of sales, the members of every team they lead."""
+	"""The user plus, for a head of sales, the members of every active team they lead."""
 	users = {user}
 	if HEAD_OF_SALES in frappe.get_roles(user):
 		team = frappe.qb.DocType("CRM Sales Team")
@@ -41,97 +57,145 @@ def team_users(user: str) -> list[str]:
 			.where((team.head == user) & (team.disabled == 0) & (member.parenttype == "CRM Sales Team"))
 			.run(pluck=True)
 		)
-		users.update(rows)
+		users.update(row for row in rows if row)
 	return sorted(users)
 
 
+# --- SQL building blocks (every value goes through frappe.db.escape) -----------------------------------
+
+
 def _in(users: list[str]) -> str:
+	# never empty: `users` always holds the user themself
 	return "({})".format(", ".join(frappe.db.escape(u) for u in users))
 
 
-def _assigned(table: str, user: str) -> str:
-	# _assign holds a JSON list of users; the quotes make the match exact
-	return "`tab{}`.`_assign` like {}".format(table, frappe.db.escape(f'%"{user}"%'))
+def _assigned(doctype: str, user: str) -> str:
+	"""The record is assigned to `user` (Frappe's `_assign` holds a JSON list of users)."""
+	pattern = '%"{}"%'.format(user.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_"))
+	return f"`tab{doctype}`.`_assign` like {frappe.db.escape(pattern)}"
 
 
-def _visible_deals_sql(users: list[str]) -> str:
-	return (
-		f"select `tabCRM Deal`.name from `tabCRM Deal` where `tabCRM Deal`.responsible in {_in(users)} "
-		f"union select parent from `tabCRM Deal Manager` where parenttype = 'CRM Deal' and user in {_in(users)}"
-	)
+def _deal_sources(u: str) -> list[str]:
+	"""Sub-queries each returning names of deals the users are responsible for or co-manage."""
+	return [
+		f"select `name` from `tabCRM Deal` where `responsible` in {u}",
+		f"select `parent` from `tabCRM Deal Manager` where `parenttype` = 'CRM Deal' and `user` in {u}",
+	]
 
 
-def _visible_clients_sql(users: list[str]) -> str:
-	return (
-		f"select name from `tabCRM Client` where responsible in {_in(users)} "
-		f"union select client from `tabCRM Deal` where client is not null and (responsible in {_in(users)} "
-		f"or name in (select parent from `tabCRM Deal Manager` where parenttype = 'CRM Deal' and user in {_in(users)}))"
-	)
+def _client_sources(u: str) -> list[str]:
+	"""Sub-queries each returning names of clients the users are responsible for or have deals with."""
+	return [
+		f"select `name` from `tabCRM Client` where `responsible` in {u}",
+		f"select `client` from `tabCRM Deal` where `responsible` in {u} and `client` is not null",
+		(
+			"select `tabCRM Deal`.`client` from `tabCRM Deal Manager` join `tabCRM Deal` "
+			"on `tabCRM Deal`.`name` = `tabCRM Deal Manager`.`parent` "
+			"where `tabCRM Deal Manager`.`parenttype` = 'CRM Deal' "
+			f"and `tabCRM Deal Manager`.`user` in {u} and `tabCRM Deal`.`client` is not null"
+		),
+	]
+
+
+def _column_in(column: str, sources: list[str]) -> list[str]:
+	return [f"{column} in ({source})" for source in sources]
 
 
 def condition_for(doctype: str, user: str | None = None) -> str:
 	"""SQL condition limiting `doctype` to what `user` may see ("" when unrestricted)."""
 	user = user or frappe.session.user
-	if sees_everything(user):
+	if doctype not in ROW_LEVEL_DOCTYPES or sees_everything(user):
 		return ""
-	users = team_users(user)
-	is_head = HEAD_OF_SALES in frappe.get_roles(user)
-	u = _in(users)
+	roles = frappe.get_roles(user)
+	if doctype == "Contact" and not CRM_ROLES.intersection(roles):
+		return ""  # Contact belongs to Frappe: only CRM users are narrowed
+	u = _in(team_users(user))
 	t = f"`tab{doctype}`"
 
 	if doctype == "CRM Lead":
-		parts = [f"{t}.responsible in {u}", _assigned(doctype, user)]
-		if is_head:
-			parts.append(f"ifnull({t}.responsible, '') = ''")
+		parts = [f"{t}.`responsible` in {u}"]
+		if HEAD_OF_SALES in roles:
+			parts.append(f"ifnull({t}.`responsible`, '') = ''")
 	elif doctype == "CRM Deal":
-		parts = [f"{t}.name in ({_visible_deals_sql(users)})", _assigned(doctype, user)]
+		parts = [f"{t}.`responsible` in {u}", *_column_in(f"{t}.`name`", _deal_sources(u)[1:])]
 	elif doctype == "CRM Client":
-		parts = [f"{t}.name in ({_visible_clients_sql(users)})", _assigned(doctype, user)]
+		parts = [f"{t}.`responsible` in {u}", *_column_in(f"{t}.`name`", _client_sources(u)[1:])]
 	elif doctype == "CRM Counterparty":
-		parts = [f"{t}.client in ({_visible_clients_sql(users)})", f"{t}.owner in {u}"]
+		parts = [f"{t}.`owner` in {u}", *_column_in(f"{t}.`client`", _client_sources(u))]
 	elif doctype == "CRM Order":
 		parts = [
-			f"{t}.client in ({_visible_clients_sql(users)})",
-			f"{t}.deal in ({_visible_deals_sql(users)})",
+			*_column_in(f"{t}.`client`", _client_sources(u)),
+			*_column_in(f"{t}.`deal`", _deal_sources(u)),
 		]
 	elif doctype == "CRM Task":
-		parts = [f"{t}.assigned_to in {u}", f"{t}.author in {u}", _assigned(doctype, user)]
+		parts = [f"{t}.`assigned_to` in {u}", f"{t}.`author` in {u}"]
 	elif doctype == "CRM Call":
-		parts = [f"{t}.manager in {u}", _assigned(doctype, user)]
-	elif doctype == "Contact":
-		if not CRM_ROLES.intersection(frappe.get_roles(user)):
-			return ""  # Contact belongs to Frappe: only CRM users are narrowed
+		parts = [f"{t}.`manager` in {u}"]
+	else:  # Contact
+		linked_clients = " or ".join(_column_in("`tabDynamic Link`.`link_name`", _client_sources(u)))
 		parts = [
-			f"{t}.crm_responsible in {u}",
-			f"{t}.owner in {u}",
+			f"{t}.`crm_responsible` in {u}",
+			f"{t}.`owner` in {u}",
 			(
-				f"{t}.name in (select parent from `tabDynamic Link` where parenttype = 'Contact' "
-				f"and link_doctype = 'CRM Client' and link_name in ({_visible_clients_sql(users)}))"
+				f"{t}.`name` in (select `tabDynamic Link`.`parent` from `tabDynamic Link` "
+				"where `tabDynamic Link`.`parenttype` = 'Contact' "
+				f"and `tabDynamic Link`.`link_doctype` = 'CRM Client' and ({linked_clients}))"
 			),
 		]
-	else:
-		return ""
+	parts.append(_assigned(doctype, user))
 	return "({})".format(" or ".join(parts))
 
 
-def has_permission(doc, ptype: str | None = None, user: str | None = None) -> bool | None:
-	"""The same condition, checked for one stored record; None leaves the decision to Frappe."""
+def child_condition(doctype: str, user: str | None = None) -> str:
+	"""Rows of a child table are visible when their parent is.
+
+	Frappe lists child rows (`frappe.get_list("CRM Deal Item", parent_doctype="CRM Deal")`, REST
+	`/api/resource/CRM Deal Item?parent=CRM Deal`) checking only the parent's role permission, not the
+	parent's row-level condition; without this, deal items, co-managers or the phones of every contact
+	would be readable by every sales manager. A child doctype used by other parents too (Dynamic Link) is
+	only narrowed for the rows of the row-level parents."""
 	user = user or frappe.session.user
-	if not doc.get("name") or doc.is_new():
+	table = f"`tab{doctype}`"
+	parts = []
+	for parent in parents_of(doctype):
+		condition = condition_for(parent, user)
+		if condition:
+			parts.append(
+				f"({table}.`parenttype` != {frappe.db.escape(parent)} or {table}.`parent` in "
+				f"(select `tab{parent}`.`name` from `tab{parent}` where {condition}))"
+			)
+	return " and ".join(parts)
+
+
+def parents_of(child_doctype: str) -> list[str]:
+	return [
+		parent
+		for parent in ROW_LEVEL_DOCTYPES
+		if any(df.options == child_doctype for df in frappe.get_meta(parent).get_table_fields())
+	]
+
+
+def has_permission(doc, ptype: str | None = None, user: str | None = None) -> bool | None:
+	"""The same condition, checked for one stored record; None leaves the decision to Frappe.
+
+	A record not saved yet has no row to check: creating is governed by the role permissions alone."""
+	user = user or frappe.session.user
+	doctype, name = doc.get("doctype"), doc.get("name")
+	if not doctype or not name or doc.get("__islocal"):
 		return None
-	condition = condition_for(doc.doctype, user)
+	condition = condition_for(doctype, user)
 	if not condition:
 		return None
-	if not frappe.db.exists(doc.doctype, doc.name):
-		return None
-	rows = frappe.db.sql(
-		f"select `tab{doc.doctype}`.name from `tab{doc.doctype}` where `tab{doc.doctype}`.name = %s and {condition}",
-		doc.name,
-	)
-	return bool(rows)
+	table = f"`tab{doctype}`"
+	if frappe.db.sql(f"select {table}.name from {table} where {table}.name = %s and {condition}", name):
+		return True
+	# a document that is not stored (yet) is not refused here
+	return None if not frappe.db.exists(doctype, name) else False
 
 
-# hooks.py wires these per doctype
+# --- hooks.py wires these per doctype --------------------------------------------------------------
+
+
 def lead_query(user=None):
 	return condition_for("CRM Lead", user)
 
@@ -162,3 +226,66 @@ def call_query(user=None):
 
 def contact_query(user=None):
 	return condition_for("Contact", user)
+
+
+def child_query(user=None, doctype=None):
+	return child_condition(doctype, user) if doctype else ""
+
+
+# --- link search ------------------------------------------------------------------------------------
+
+SEARCHABLE_FIELDTYPES = frozenset(
+	{"Data", "Text", "Small Text", "Long Text", "Link", "Select", "Read Only", "Text Editor"}
+)
+
+
+@frappe.whitelist()
+@frappe.validate_and_sanitize_search_inputs
+def search_visible(
+	doctype: str,
+	txt: str,
+	searchfield: str | None = None,
+	start: int = 0,
+	page_len: int = 10,
+	filters: str | dict | list | None = None,
+	as_dict: bool = False,
+	reference_doctype: str | None = None,
+):
+	"""Link search for the row-level doctypes (`standard_queries` in hooks.py).
+
+	Frappe's own link search drops every permission check when the caller passes
+	`ignore_user_permissions=1` (any caller can), so a sales manager could list the names and titles of
+	every deal. This search always goes through `frappe.get_list`, i.e. through the conditions above;
+	otherwise it behaves like Frappe's: name, title and search fields matched with `like`, disabled
+	records left out, the best match first."""
+	meta = frappe.get_meta(doctype)
+	fields = list(dict.fromkeys(["name", meta.title_field or "name", *meta.get_search_fields()]))
+	fields = [f for f in fields if f == "name" or meta.get_field(f)]
+	or_filters = []
+	if txt:
+		for fieldname in fields:
+			df = meta.get_field(fieldname)
+			if fieldname == "name" or (df and df.fieldtype in SEARCHABLE_FIELDTYPES):
+				or_filters.append([doctype, fieldname, "like", f"%{txt}%"])
+	if isinstance(filters, str):
+		filters = frappe.parse_json(filters)
+	if isinstance(filters, dict):
+		filters = [
+			[doctype, key, *(v if isinstance(v, list | tuple) else ("=", v))] for key, v in filters.items()
+		]
+	filters = list(filters or [])
+	if meta.get_field("disabled"):
+		filters.append([doctype, "disabled", "!=", 1])
+	rows = frappe.get_list(
+		doctype,
+		filters=filters,
+		or_filters=or_filters,
+		fields=fields,
+		limit_start=start,
+		limit_page_length=page_len,
+		order_by=f"`tab{doctype}`.idx desc, `tab{doctype}`.modified desc",
+		as_list=not as_dict,
+		reference_doctype=reference_doctype,
+		strict=False,
+	)
+	return sorted(rows, key=lambda row: relevance_sorter(row, txt, as_dict))

@@ -105,11 +105,11 @@ class CRMDeal(Document):
 		self.apply_outcome()
 
 	def validate_workflow(self):
-		"""A new deal starts in its own pipeline's first stage, not the workflow's first state."""
-		if self.is_new() and frappe.db.get_value("Workflow", {"document_type": self.doctype, "is_active": 1}):
-			workflows.validate_new_deal_stage(self)
-			return
-		super().validate_workflow()
+		"""Frappe's workflow check, adapted to pipelines: a new deal starts in its own pipeline's first
+		stage (not the workflow's first state), a deal moved to another pipeline starts over there, and
+		the roles allowed to edit in a stage hold on the server too (see simple_crm.workflows)."""
+		if workflows.validate_deal_workflow(self):
+			super().validate_workflow()
 
 	def on_trash(self):
 		check_deal_can_be_deleted(self)

@@ -1,0 +1,129 @@
+"""A small sales organisation for the permission, workflow and hand-over tests.
+
+Two teams, created once per test class with fixed e-mails and committed (REST requests run in their own
+connection and must see them):
+
+- team A: head `head_a`, members `sales1` and `sales2`;
+- team B: head `head_b`, member `sales3`;
+- `director` (CRM Director) and `crm_admin` (CRM Administrator) outside the teams.
+
+`make_records(owner)` gives one record of every row-level doctype belonging to a sales manager.
+"""
+
+import frappe
+
+from simple_crm.tests import factories
+from simple_crm.tests.utils import CRMRestTestCase
+
+SALES_MANAGER = "CRM Sales Manager"
+HEAD_OF_SALES = "CRM Head of Sales"
+DIRECTOR = "CRM Director"
+CRM_ADMIN = "CRM Administrator"
+
+USERS = {
+	"sales1": ("process.sales1@example.com", SALES_MANAGER),
+	"sales2": ("process.sales2@example.com", SALES_MANAGER),
+	"sales3": ("process.sales3@example.com", SALES_MANAGER),
+	"head_a": ("process.head.a@example.com", HEAD_OF_SALES),
+	"head_b": ("process.head.b@example.com", HEAD_OF_SALES),
+	"director": ("process.director@example.com", DIRECTOR),
+	"crm_admin": ("process.admin@example.com", CRM_ADMIN),
+}
+TEAMS = {
+	"Process Test Team A": ("head_a", ("sales1", "sales2")),
+	"Process Test Team B": ("head_b", ("sales3",)),
+}
+
+# order matters for clean-up: what links to others goes first
+RECORD_DOCTYPES = (
+	"CRM Order",
+	"CRM Call",
+	"CRM Task",
+	"CRM Deal",
+	"CRM Counterparty",
+	"Contact",
+	"CRM Lead",
+	"CRM Client",
+)
+
+
+def email(key: str) -> str:
+	return USERS[key][0]
+
+
+def make_users() -> dict[str, str]:
+	"""The users with exactly their one CRM role; returns key -> e-mail."""
+	for key, (address, role) in USERS.items():
+		user = factories.make_user(address, first_name=key.replace("_", " ").title())
+		unwanted = [r.role for r in user.roles if r.role != role]
+		if unwanted:
+			user.remove_roles(*unwanted)
+		if role not in {r.role for r in user.roles}:
+			user.add_roles(role)
+	for team_name, (head, members) in TEAMS.items():
+		if frappe.db.exists("CRM Sales Team", team_name):
+			frappe.delete_doc("CRM Sales Team", team_name, force=True, ignore_permissions=True)
+		frappe.get_doc(
+			{
+				"doctype": "CRM Sales Team",
+				"team_name": team_name,
+				"head": email(head),
+				"members": [{"user": email(m)} for m in members],
+			}
+		).insert(ignore_permissions=True)
+	return {key: address for key, (address, _role) in USERS.items()}
+
+
+def delete_teams() -> None:
+	for team_name in TEAMS:
+		if frappe.db.exists("CRM Sales Team", team_name):
+			frappe.delete_doc("CRM Sales Team", team_name, force=True, ignore_permissions=True)
+
+
+def make_records(owner: str) -> dict[str, str]:
+	"""One record of each row-level doctype that belongs to `owner` (created as Administrator)."""
+	client = factories.make_client(responsible=owner)
+	deal = factories.make_deal(client.name, responsible=owner)
+	return {
+		"CRM Client": client.name,
+		"CRM Deal": deal.name,
+		"CRM Lead": factories.make_lead(responsible=owner).name,
+		"CRM Counterparty": factories.make_counterparty(client.name).name,
+		"Contact": factories.make_contact(client.name).name,
+		"CRM Task": factories.make_task(assigned_to=owner, author=owner).name,
+		"CRM Call": factories.make_call(manager=owner, client=client.name).name,
+		"CRM Order": factories.make_order(client=client.name, deal=deal.name).name,
+	}
+
+
+def delete_records(records: dict[str, str]) -> None:
+	for doctype in RECORD_DOCTYPES:
+		name = records.get(doctype)
+		if name and frappe.db.exists(doctype, name):
+			frappe.delete_doc(doctype, name, force=True, ignore_permissions=True)
+
+
+def delete_users() -> None:
+	for address, _role in USERS.values():
+		for todo in frappe.get_all("ToDo", filters={"allocated_to": address}, pluck="name"):
+			frappe.delete_doc("ToDo", todo, force=True, ignore_permissions=True)
+		if frappe.db.exists("User", address):
+			frappe.delete_doc("User", address, force=True, ignore_permissions=True)
+
+
+_tokens: dict[str, tuple[str, str]] = {}
+
+
+class SalesOrgRestTestCase(CRMRestTestCase):
+	"""REST tests as the organisation's users. A user's API secret is made once per process and reused
+	(CRMRestTestCase makes a new one, and saves the user, for every request)."""
+
+	@staticmethod
+	def token_for(user: str) -> str:
+		cached = _tokens.get(user)
+		if cached and frappe.db.get_value("User", user, "api_key") == cached[0]:
+			return f"token {cached[0]}:{cached[1]}"
+		token = CRMRestTestCase.token_for(user)
+		key, secret = token.removeprefix("token ").split(":", 1)
+		_tokens[user] = (key, secret)
+		return token
