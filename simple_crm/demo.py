@@ -603,6 +603,7 @@ def complete_setup_wizard() -> None:
 	"""A demo site opens straight into the Desk: answer Frappe's setup wizard for a Russian company."""
 	if frappe.db.get_single_value("System Settings", "setup_complete"):
 		return
+	frappe.db.set_default("currency", "RUB")
 	from frappe.desk.page.setup_wizard.setup_wizard import setup_complete
 
 	setup_complete(
