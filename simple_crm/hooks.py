@@ -68,6 +68,17 @@ doc_events = {
 }
 
 # Row-level visibility: one condition per doctype, for lists and for single records alike
+# (the same list as simple_crm.permissions.ROW_LEVEL_DOCTYPES; hooks.py imports no app code)
+_ROW_LEVEL_DOCTYPES = (
+	"CRM Lead",
+	"CRM Deal",
+	"CRM Client",
+	"CRM Counterparty",
+	"CRM Order",
+	"CRM Task",
+	"CRM Call",
+	"Contact",
+)
 permission_query_conditions = {
 	"CRM Lead": "simple_crm.permissions.lead_query",
 	"CRM Deal": "simple_crm.permissions.deal_query",
@@ -96,33 +107,9 @@ permission_query_conditions = {
 }
 
 # Link search of these doctypes goes through the same conditions (see permissions.search_visible)
-standard_queries = {
-	doctype: "simple_crm.permissions.search_visible"
-	for doctype in (
-		"CRM Lead",
-		"CRM Deal",
-		"CRM Client",
-		"CRM Counterparty",
-		"CRM Order",
-		"CRM Task",
-		"CRM Call",
-		"Contact",
-	)
-}
+standard_queries = {doctype: "simple_crm.permissions.search_visible" for doctype in _ROW_LEVEL_DOCTYPES}
 
-has_permission = {
-	doctype: "simple_crm.permissions.has_permission"
-	for doctype in (
-		"CRM Lead",
-		"CRM Deal",
-		"CRM Client",
-		"CRM Counterparty",
-		"CRM Order",
-		"CRM Task",
-		"CRM Call",
-		"Contact",
-	)
-}
+has_permission = {doctype: "simple_crm.permissions.has_permission" for doctype in _ROW_LEVEL_DOCTYPES}
 
 # Desk assets (plain files, no build step needed)
 app_include_js = ["/assets/simple_crm/js/hand_over.js", "/assets/simple_crm/js/duplicates.js"]
