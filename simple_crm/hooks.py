@@ -59,11 +59,24 @@ fixtures = [
 doc_events = {
 	"Workflow": {"on_update": "simple_crm.workflows.on_workflow_update"},
 	"Contact": {
-		"validate": "simple_crm.contact_events.validate",
+		"validate": ["simple_crm.contact_events.validate", "simple_crm.permissions.check_links_visible"],
 		"on_update": "simple_crm.contact_events.on_update",
 		"on_trash": "simple_crm.contact_events.on_trash",
 		"after_rename": "simple_crm.contact_events.after_rename",
 		"before_test_insert": "simple_crm.contact_events.before_test_insert",
+	},
+	# a record may link only to records its author can see (see simple_crm.permissions)
+	**{
+		doctype: {"validate": "simple_crm.permissions.check_links_visible"}
+		for doctype in (
+			"CRM Lead",
+			"CRM Deal",
+			"CRM Client",
+			"CRM Counterparty",
+			"CRM Order",
+			"CRM Task",
+			"CRM Call",
+		)
 	},
 }
 
@@ -88,6 +101,8 @@ permission_query_conditions = {
 	"CRM Task": "simple_crm.permissions.task_query",
 	"CRM Call": "simple_crm.permissions.call_query",
 	"Contact": "simple_crm.permissions.contact_query",
+	"Workflow": "simple_crm.permissions.workflow_query",
+	"Assignment Rule": "simple_crm.permissions.assignment_rule_query",
 	# child tables follow their parent (see permissions.child_condition)
 	**{
 		child: "simple_crm.permissions.child_query"
@@ -109,7 +124,32 @@ permission_query_conditions = {
 # Link search of these doctypes goes through the same conditions (see permissions.search_visible)
 standard_queries = {doctype: "simple_crm.permissions.search_visible" for doctype in _ROW_LEVEL_DOCTYPES}
 
-has_permission = {doctype: "simple_crm.permissions.has_permission" for doctype in _ROW_LEVEL_DOCTYPES}
+# Frappe's global search checks the doctype only, and frappe.client.get_count nothing at all: these
+# replacements apply the same row-level conditions
+override_whitelisted_methods = {
+	"frappe.utils.global_search.search": "simple_crm.permissions.global_search",
+	"frappe.client.get_count": "simple_crm.permissions.get_count",
+}
+
+# what the Desk's search bar finds (Global Search Settings; see install.add_to_global_search)
+GLOBAL_SEARCH_DOCTYPES = (
+	"CRM Lead",
+	"CRM Deal",
+	"CRM Client",
+	"CRM Counterparty",
+	"CRM Task",
+	"CRM Call",
+	"CRM Order",
+	"CRM Product",
+)
+global_search_doctypes = {"Default": [{"doctype": doctype} for doctype in GLOBAL_SEARCH_DOCTYPES]}
+
+has_permission = {
+	**{doctype: "simple_crm.permissions.has_permission" for doctype in _ROW_LEVEL_DOCTYPES},
+	# a CRM administrator configures the CRM's own workflows and assignment rules only
+	"Workflow": "simple_crm.permissions.configuration_permission",
+	"Assignment Rule": "simple_crm.permissions.configuration_permission",
+}
 
 # Desk assets (plain files, no build step needed)
 app_include_js = ["/assets/simple_crm/js/hand_over.js", "/assets/simple_crm/js/duplicates.js"]

@@ -38,6 +38,7 @@ CLIENT_SEGMENTS = ("Retail", "Wholesale", "Key Account", "Partner")
 
 def after_install():
 	after_migrate()
+	add_to_global_search()
 
 
 def after_migrate():
@@ -47,7 +48,8 @@ def after_migrate():
 	seed_settings()
 	sync_pipeline_stages()
 	seed_deal_kanban()
-	grant_contact_permissions()
+	grant_role_permissions()
+	seed_workflows()
 
 
 def seed_masters():
@@ -155,20 +157,37 @@ CONTACT_PERMISSIONS = {
 }
 
 
-def grant_contact_permissions():
+# The CRM administrator sets up the sales process in the Desk without being a System Manager: the
+# workflows, their states and actions, and the rules that assign new leads (limited to the CRM's own
+# doctypes by simple_crm.permissions.configuration_condition).
+_CONFIGURE = ("read", "write", "create", "delete", "report", "print")
+CONFIGURATION_PERMISSIONS = {
+	"Workflow": {"CRM Administrator": _CONFIGURE},
+	"Workflow State": {"CRM Administrator": ("read", "write", "create", "report")},
+	"Workflow Action Master": {"CRM Administrator": ("read", "write", "create", "report")},
+	"Assignment Rule": {"CRM Administrator": _CONFIGURE},
+}
+
+
+def grant_role_permissions():
 	"""Add the CRM roles' rows once; an administrator's later changes in Role Permissions Manager stay."""
+	grant_permissions({"Contact": CONTACT_PERMISSIONS, **CONFIGURATION_PERMISSIONS})
+
+
+def grant_permissions(per_doctype: dict[str, dict[str, tuple[str, ...]]]) -> None:
 	from frappe.permissions import add_permission, update_permission_property
 
 	from simple_crm.workflows import ensure_role
 
-	for role, ptypes in CONTACT_PERMISSIONS.items():
-		# on a fresh install this runs before the Role fixtures are imported
-		ensure_role(role)
-		if frappe.db.exists("Custom DocPerm", {"parent": "Contact", "role": role, "permlevel": 0}):
-			continue
-		add_permission("Contact", role, 0)
-		for ptype in ptypes:
-			update_permission_property("Contact", role, 0, ptype, 1, validate=False)
+	for doctype, roles in per_doctype.items():
+		for role, ptypes in roles.items():
+			# on a fresh install this runs before the Role fixtures are imported
+			ensure_role(role)
+			if frappe.db.exists("Custom DocPerm", {"parent": doctype, "role": role, "permlevel": 0}):
+				continue
+			add_permission(doctype, role, 0)
+			for ptype in ptypes:
+				update_permission_property(doctype, role, 0, ptype, 1, validate=False)
 
 
 def seed_workflows():
@@ -176,3 +195,19 @@ def seed_workflows():
 	from simple_crm.workflows import seed_workflows
 
 	seed_workflows()
+
+
+def add_to_global_search():
+	"""Put the CRM records in the Desk's search bar (Global Search Settings), once: an administrator may
+	take them out again. The setup wizard rebuilds that list from the `global_search_doctypes` hook."""
+	from simple_crm.hooks import GLOBAL_SEARCH_DOCTYPES
+
+	settings = frappe.get_single("Global Search Settings")
+	present = {row.document_type for row in settings.allowed_in_global_search}
+	missing = [doctype for doctype in GLOBAL_SEARCH_DOCTYPES if doctype not in present]
+	if not missing:
+		return
+	for doctype in missing:
+		settings.append("allowed_in_global_search", {"document_type": doctype})
+	settings.save(ignore_permissions=True)
+	frappe.cache.hdel("global_search", "search_priorities")

@@ -19,7 +19,9 @@ query instead of once per row.
 """
 
 import frappe
+from frappe import _
 from frappe.desk.search import relevance_sorter
+from frappe.utils import cint, cstr, flt
 
 FULL_ACCESS_ROLES = frozenset({"System Manager", "CRM Administrator", "CRM Director"})
 HEAD_OF_SALES = "CRM Head of Sales"
@@ -175,6 +177,107 @@ def parents_of(child_doctype: str) -> list[str]:
 	]
 
 
+def set_default_responsible(doc, fieldname: str = "responsible") -> None:
+	"""A new record created by someone who does not see everything is theirs unless they chose someone:
+	otherwise a sales manager's own new lead or client would vanish from their lists the moment it is
+	saved. Web forms (Guest), the Administrator and full-access users leave it to distribution."""
+	user = frappe.session.user
+	if not doc.is_new() or doc.get(fieldname) or user in ("Guest", "Administrator"):
+		return
+	if not CRM_ROLES.intersection(frappe.get_roles(user)) or sees_everything(user):
+		return
+	doc.set(fieldname, user)
+
+
+class LinkNotVisibleError(frappe.PermissionError):
+	pass
+
+
+def record_visible(doctype: str, name: str, user: str | None = None) -> bool:
+	"""Whether `user` may read the stored record (role permission and row-level condition), in one query."""
+	user = user or frappe.session.user
+	if not frappe.has_permission(doctype, "read", user=user):
+		return False
+	condition = condition_for(doctype, user) or "1 = 1"
+	table = f"`tab{doctype}`"
+	return bool(
+		frappe.db.sql(f"select {table}.name from {table} where {table}.name = %s and {condition}", name)
+	)
+
+
+def check_links_visible(doc, method=None) -> None:
+	"""A record may point only at records its author can see (validate hook of the row-level doctypes).
+
+	Otherwise a sales manager could hang a task, a call, a contact or a counterparty on a colleague's deal
+	or client, learn from the answer that it exists, and put their own data on its timeline. Only links
+	that are new or changed are checked: a record that already points somewhere stays editable. Work
+	moved by the system (hand-over, conversion, integrations) runs with ignore_permissions and is not
+	checked."""
+	user = frappe.session.user
+	if doc.flags.ignore_permissions or user == "Administrator" or sees_everything(user):
+		return
+	before = None if doc.is_new() else doc.get_doc_before_save()
+	targets = set(_link_values(doc)) - (set(_link_values(before)) if before else set())
+	for doctype, name in sorted(targets):
+		if frappe.db.exists(doctype, name) and not record_visible(doctype, name, user):
+			frappe.throw(
+				_("{0} {1} is not one of the records you can see, so it cannot be linked here").format(
+					_(doctype), frappe.bold(name)
+				),
+				LinkNotVisibleError,
+				title=_("Not Permitted"),
+			)
+
+
+def _link_values(doc) -> list[tuple[str, str]]:
+	"""(doctype, name) of every row-level record `doc` and its child rows link to."""
+	out = []
+	for row in [doc, *doc.get_all_children()]:
+		for df in row.meta.get_link_fields() + row.meta.get_dynamic_link_fields():
+			value = row.get(df.fieldname)
+			target = df.options if df.fieldtype == "Link" else row.get(df.options)
+			if value and target in ROW_LEVEL_DOCTYPES:
+				out.append((target, value))
+	return out
+
+
+NUMERIC_FIELDTYPES = frozenset({"Currency", "Float", "Int", "Percent", "Check"})
+
+
+class FieldNotWritableError(frappe.PermissionError):
+	pass
+
+
+def refuse_unwritable_fields(doc) -> None:
+	"""A value sent for a field above the user's permission level (turnover, debt: filled by the
+	accounting exchange) is refused with a message. Frappe itself would silently put the stored value back,
+	and whoever sent it over REST or an import would never learn it was dropped.
+
+	Called from the controllers' `validate_higher_perm_levels`, before Frappe's own reset."""
+	if doc.flags.ignore_permissions or frappe.flags.in_install or frappe.session.user == "Administrator":
+		return
+	access = doc.get_permlevel_access()
+	fields = [df for df in doc.meta.get_high_permlevel_fields() if df.permlevel not in access]
+	if not fields:
+		return
+	reference = frappe.new_doc(doc.doctype) if doc.is_new() else doc.get_latest()
+	changed = [df for df in fields if not _same_value(df, doc.get(df.fieldname), reference.get(df.fieldname))]
+	if changed:
+		frappe.throw(
+			_("You cannot change {0}: these fields are filled in by the accounting system").format(
+				", ".join(frappe.bold(_(df.label)) for df in changed)
+			),
+			FieldNotWritableError,
+			title=_("Not Permitted"),
+		)
+
+
+def _same_value(df, value, stored) -> bool:
+	if df.fieldtype in NUMERIC_FIELDTYPES:
+		return flt(value) == flt(stored)
+	return cstr(value) == cstr(stored)
+
+
 def has_permission(doc, ptype: str | None = None, user: str | None = None) -> bool | None:
 	"""The same condition, checked for one stored record; None leaves the decision to Frappe.
 
@@ -289,3 +392,108 @@ def search_visible(
 		strict=False,
 	)
 	return sorted(rows, key=lambda row: relevance_sorter(row, txt, as_dict))
+
+
+# --- global search ----------------------------------------------------------------------------------
+
+GLOBAL_SEARCH_BATCH = 50
+GLOBAL_SEARCH_MAX_ROUNDS = 20
+
+
+@frappe.whitelist()
+def global_search(text: str, start: int = 0, limit: int = 20, doctype: str = ""):
+	"""Frappe's global search (the Desk's search bar), with the row-level rules applied.
+
+	Frappe's own search only asks whether the user may read a doctype at all, then returns the indexed
+	text of every record of it: a sales manager would read the content of colleagues' deals. This
+	wrapper (`override_whitelisted_methods` in hooks.py) pages through Frappe's results and keeps the
+	rows the user may see, so a page holds `limit` visible results when there are that many."""
+	from frappe.utils.global_search import search
+
+	start, limit = max(cint(start), 0), cint(limit) or 20
+	wanted = start + limit
+	visible, seen = [], set()
+	offset = 0
+	for _round in range(GLOBAL_SEARCH_MAX_ROUNDS):
+		rows = search(text, start=offset, limit=GLOBAL_SEARCH_BATCH, doctype=doctype)
+		fresh = [r for r in rows if (r.doctype, r.name) not in seen]
+		seen.update((r.doctype, r.name) for r in fresh)
+		visible.extend(keep_visible(fresh))
+		if len(visible) >= wanted or not rows:
+			break
+		offset += GLOBAL_SEARCH_BATCH
+	return visible[start:wanted]
+
+
+def keep_visible(rows: list[dict]) -> list[dict]:
+	"""The rows (each with `doctype` and `name`) whose record the session user may see."""
+	names: dict[str, list[str]] = {}
+	for row in rows:
+		if condition_for(row.get("doctype")):
+			names.setdefault(row.get("doctype"), []).append(row.get("name"))
+	allowed = {
+		doctype: set(frappe.get_list(doctype, filters={"name": ("in", chunk)}, pluck="name", limit=0))
+		for doctype, chunk in names.items()
+	}
+	return [r for r in rows if r.get("doctype") not in allowed or r.get("name") in allowed[r.get("doctype")]]
+
+
+@frappe.whitelist()
+def get_count(doctype: str, filters=None, debug=False, cache=False) -> int:
+	"""`frappe.client.get_count` that respects permissions for the CRM's records.
+
+	Frappe v15 answers it with `frappe.db.count`, without any permission check, so anyone could count a
+	colleague's deals matching any filter (and so learn what they contain). For the row-level doctypes and
+	their child tables the count goes through `frappe.get_list`; other doctypes keep Frappe's behaviour."""
+	from frappe.client import get_count as frappe_get_count
+	from frappe.client import get_safe_filters
+
+	parents = [] if doctype in ROW_LEVEL_DOCTYPES else parents_of(doctype)
+	if doctype not in ROW_LEVEL_DOCTYPES and not parents:
+		return frappe_get_count(doctype, filters, debug, cache)
+	rows = frappe.get_list(
+		doctype,
+		filters=get_safe_filters(filters),
+		fields=["count(*) as total"],
+		parent_doctype=parents[0] if parents else None,
+		as_list=True,
+	)
+	return cint(rows[0][0]) if rows else 0
+
+
+# --- configuration a CRM administrator may touch ------------------------------------------------------
+
+CRM_DOCTYPES_FOR_CONFIGURATION = (*ROW_LEVEL_DOCTYPES, "CRM Hand Over")
+CONFIGURATION_DOCTYPE_FIELD = {"Workflow": "document_type", "Assignment Rule": "document_type"}
+
+
+def _limited_to_crm(user: str) -> bool:
+	roles = frappe.get_roles(user)
+	return user != "Administrator" and "System Manager" not in roles and "CRM Administrator" in roles
+
+
+def configuration_condition(doctype: str, user: str | None = None) -> str:
+	"""A CRM administrator who is not a System Manager sees and edits the workflows and assignment rules
+	of the CRM's doctypes only."""
+	user = user or frappe.session.user
+	if not _limited_to_crm(user):
+		return ""
+	field = CONFIGURATION_DOCTYPE_FIELD[doctype]
+	names = ", ".join(frappe.db.escape(dt) for dt in CRM_DOCTYPES_FOR_CONFIGURATION)
+	return f"`tab{doctype}`.`{field}` in ({names})"
+
+
+def workflow_query(user=None):
+	return configuration_condition("Workflow", user)
+
+
+def assignment_rule_query(user=None):
+	return configuration_condition("Assignment Rule", user)
+
+
+def configuration_permission(doc, ptype: str | None = None, user: str | None = None) -> bool | None:
+	user = user or frappe.session.user
+	if not _limited_to_crm(user):
+		return None
+	field = CONFIGURATION_DOCTYPE_FIELD[doc.doctype]
+	return None if doc.get(field) in CRM_DOCTYPES_FOR_CONFIGURATION else False

@@ -33,6 +33,8 @@ DEAL_WORKFLOW = "CRM Deal Workflow"
 TRANSITION_ROLES = ("CRM Sales Manager", "CRM Head of Sales")
 # a won or lost deal is changed (and reopened) by a head of sales only, as in the shipped workflow
 CLOSED_STAGE_EDITORS = ("CRM Head of Sales",)
+# may correct a deal or a lead in any state, but moves none of them (no transitions)
+STATE_EDITOR_ADMIN = "CRM Administrator"
 ANY_STAGE_ON_CREATE_ROLES = frozenset({"System Manager", "CRM Administrator", "CRM Head of Sales"})
 
 
@@ -144,6 +146,29 @@ def validate_new_deal_stage(deal) -> None:
 	)
 
 
+# --- new leads -----------------------------------------------------------------------------
+
+
+def validate_new_lead_status(lead) -> None:
+	"""Frappe's workflow check refuses every new document outside the workflow's first state, even for
+	an import of history. A lead starts as New; a head of sales, an administrator and Data Import may
+	create it in any status (its own rules, e.g. a lost reason, hold all the same)."""
+	workflow = get_workflow(lead.doctype)
+	first = workflow.states[0].state if workflow.states else None
+	state = lead.get(workflow.workflow_state_field)
+	if not state:
+		lead.set(workflow.workflow_state_field, first)
+		return
+	if state == first or frappe.flags.in_import or frappe.session.user == "Administrator":
+		return
+	if ANY_STAGE_ON_CREATE_ROLES.intersection(frappe.get_roles()):
+		return
+	frappe.throw(
+		_("A new lead starts with status {0}; change it after saving").format(frappe.bold(_(first))),
+		InitialStageError,
+	)
+
+
 # --- Workflow -> stages / options ---------------------------------------------------------
 
 
@@ -240,7 +265,7 @@ def add_pipeline_stages_to_workflow(pipeline) -> list[str]:
 	for row in new:
 		ensure_state(row.stage_name)
 		editors = TRANSITION_ROLES if row.stage_type == pipelines.OPEN else CLOSED_STAGE_EDITORS
-		for role in editors:
+		for role in (*editors, STATE_EDITOR_ADMIN):
 			workflow.append("states", {"state": row.stage_name, "doc_status": "0", "allow_edit": role})
 	first_open = open_stages[0] if open_stages else None
 	for row in new:

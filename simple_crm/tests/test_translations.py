@@ -119,7 +119,8 @@ def _collect_fixtures(add):
 		add(row.get("workflow_state_name") or row.get("name"), "Workflow State fixture")
 	for row in _load_fixture(fixtures / "workflow_action_master.json"):
 		add(row.get("workflow_action_name") or row.get("name"), "Workflow Action Master fixture")
-	for workflow in _load_fixture(fixtures / "workflow.json"):
+	# the shipped workflows are seeded once, not fixtures (see simple_crm.workflows)
+	for workflow in _load_fixture(APP_PATH / "setup" / "workflows.json"):
 		origin = f"Workflow {workflow.get('name')}"
 		for state in workflow.get("states", []):
 			add(state.get("state"), origin)

@@ -5,6 +5,7 @@ from frappe.model.document import Document
 
 from simple_crm.duplicates import check_duplicates, delete_contact_points, sync_contact_points
 from simple_crm.integrity import check_client_can_be_deleted
+from simple_crm.permissions import refuse_unwritable_fields, set_default_responsible
 from simple_crm.validation import normalize_email_field, normalize_phone_field
 
 
@@ -40,7 +41,12 @@ class CRMClient(Document):
 		website: DF.Data | None
 	# end: auto-generated types
 
+	def validate_higher_perm_levels(self):
+		refuse_unwritable_fields(self)
+		super().validate_higher_perm_levels()
+
 	def validate(self):
+		set_default_responsible(self)
 		self.normalize_contact_details()
 		check_duplicates(self)
 

@@ -6,6 +6,7 @@ from frappe import _
 from frappe.model.document import Document
 
 from simple_crm.duplicates import check_duplicates, delete_contact_points, sync_contact_points
+from simple_crm.permissions import refuse_unwritable_fields
 from simple_crm.utils import identifiers
 from simple_crm.validation import (
 	InvalidIdentifierError,
@@ -60,6 +61,10 @@ class CRMCounterparty(Document):
 		turnover: DF.Currency
 		vat_status: DF.Literal["With VAT", "Without VAT"]
 	# end: auto-generated types
+
+	def validate_higher_perm_levels(self):
+		refuse_unwritable_fields(self)
+		super().validate_higher_perm_levels()
 
 	def validate(self):
 		self.validate_inn()

@@ -5,11 +5,14 @@ import frappe
 from frappe import _
 from frappe.model import no_value_fields
 from frappe.model.document import Document
+from frappe.model.workflow import get_workflow_name
 from frappe.utils import now_datetime
 
+from simple_crm import workflows
 from simple_crm.duplicates import check_duplicates, delete_contact_points, sync_contact_points
 from simple_crm.integrity import check_lead_can_be_deleted
 from simple_crm.masters import LostReasonRequiredError, check_lost_reason, check_not_disabled
+from simple_crm.permissions import set_default_responsible
 from simple_crm.validation import normalize_email_field, normalize_phone_field
 
 # statuses that close a lead without a sale; each needs a lost reason
@@ -66,12 +69,21 @@ class CRMLead(Document):
 
 	def validate(self):
 		self.validate_converted_is_read_only()
+		set_default_responsible(self)
 		self.set_channel_from_source()
 		self.normalize_contact_details()
 		self.validate_masters()
 		self.validate_lost_reason()
 		self.set_first_response()
 		check_duplicates(self)
+
+	def validate_workflow(self):
+		"""A new lead may start outside the workflow's first state when a head of sales, an administrator
+		or Data Import creates it (see simple_crm.workflows); moves of a saved lead are Frappe's to check."""
+		if self.is_new() and get_workflow_name(self.doctype):
+			workflows.validate_new_lead_status(self)
+			return
+		super().validate_workflow()
 
 	def on_update(self):
 		sync_contact_points(self)
