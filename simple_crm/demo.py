@@ -192,6 +192,9 @@ TASK_SUBJECTS = {
 }
 
 
+WEEK = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
 class DemoBuilder:
 	def __init__(self, seed: int):
 		self.rng = random.Random(seed)
@@ -278,6 +281,25 @@ class DemoBuilder:
 					"members": [{"user": user} for user in self.managers],
 				}
 			).insert(ignore_permissions=True)
+
+	def lead_distribution(self):
+		"""New leads nobody took (web forms, imports) go round the sales managers (Frappe Assignment Rule)."""
+		name = "Распределение новых лидов"
+		if frappe.db.exists("Assignment Rule", name):
+			return
+		frappe.get_doc(
+			{
+				"doctype": "Assignment Rule",
+				"name": name,
+				"document_type": "CRM Lead",
+				"description": "Новые лиды без ответственного по очереди получают менеджеры отдела продаж.",
+				"priority": 1,
+				"assign_condition": "status == 'New' and not responsible",
+				"rule": "Round Robin",
+				"users": [{"user": user} for user in self.managers],
+				"assignment_days": [{"day": day} for day in WEEK],
+			}
+		).insert(ignore_permissions=True)
 
 	def products(self):
 		for code, name, item_type, uom, rate in PRODUCTS:
@@ -638,5 +660,6 @@ def load(seed: int = 42, leads: int = 300, organisations: int = 60, individuals:
 	records += [("CRM Deal", d.name, d.responsible) for d in deals]
 	builder.tasks(records, count=250)
 	builder.calls(clients, count=400)
+	builder.lead_distribution()
 	frappe.db.set_default(DEFAULT_KEY, str(seed))
 	return builder.counts

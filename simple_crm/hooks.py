@@ -65,6 +65,8 @@ doc_events = {
 		"after_rename": "simple_crm.contact_events.after_rename",
 		"before_test_insert": "simple_crm.contact_events.before_test_insert",
 	},
+	# assigning an unassigned lead (Assignment Rule, Assign To) makes the assignee responsible
+	"ToDo": {"after_insert": "simple_crm.handover.on_todo_insert"},
 	# a record may link only to records its author can see (see simple_crm.permissions)
 	**{
 		doctype: {"validate": "simple_crm.permissions.check_links_visible"}
