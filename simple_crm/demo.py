@@ -24,6 +24,9 @@ MANAGERS = (
 	("e.volkova@demo.simple-crm.localhost", "Екатерина", "Волкова"),
 )
 HEAD_OF_SALES = ("s.morozov@demo.simple-crm.localhost", "Сергей", "Морозов")
+# Frappe makes the first system user created after the setup wizard a System Manager (there must be
+# one besides Administrator): the company's administrator is created first and takes that role
+ADMINISTRATOR = ("i.adminov@demo.simple-crm.localhost", "Илья", "Админов")
 
 MALE_FIRST = (
 	"Александр",
@@ -253,8 +256,9 @@ class DemoBuilder:
 
 	# --- dataset ----------------------------------------------------------
 	def users(self):
+		"""The demo's people with exactly their roles (safe to run again: it also repairs the roles)."""
 		self.managers = []
-		for email, first, last in (*MANAGERS, HEAD_OF_SALES):
+		for email, first, last in (ADMINISTRATOR, *MANAGERS, HEAD_OF_SALES):
 			if not frappe.db.exists("User", email):
 				frappe.get_doc(
 					{
@@ -268,8 +272,14 @@ class DemoBuilder:
 						"new_password": frappe.generate_hash(length=16),
 					}
 				).insert(ignore_permissions=True)
+			user = frappe.get_doc("User", email)
+			if email == ADMINISTRATOR[0]:
+				user.add_roles("System Manager", "CRM Administrator")
+				continue
 			is_head = (email, first, last) == HEAD_OF_SALES
-			frappe.get_doc("User", email).add_roles("CRM Head of Sales" if is_head else "CRM Sales Manager")
+			user.add_roles("CRM Head of Sales" if is_head else "CRM Sales Manager")
+			if "System Manager" in frappe.get_roles(email):
+				user.remove_roles("System Manager")
 			if not is_head:
 				self.managers.append(email)
 		if not frappe.db.exists("CRM Sales Team", "Отдел продаж"):
@@ -641,10 +651,10 @@ def complete_setup_wizard() -> None:
 def load(seed: int = 42, leads: int = 300, organisations: int = 60, individuals: int = 20) -> dict:
 	"""Fill the site with demo data once; returns counts of what was created (empty when it was there)."""
 	complete_setup_wizard()
-	if frappe.db.get_default(DEFAULT_KEY):
-		return {}
 	builder = DemoBuilder(seed)
 	builder.users()
+	if frappe.db.get_default(DEFAULT_KEY):
+		return {}
 	builder.products()
 	clients = [builder.organisation() for _ in range(organisations)]
 	clients += [(builder.individual(), []) for _ in range(individuals)]
