@@ -204,28 +204,3 @@ def reassign_todos(from_user: str, to_user: str) -> list[str]:
 			)
 		moved.append(f"{todo.reference_type} {todo.reference_name}")
 	return moved
-
-
-# --- distribution of new leads ---------------------------------------------------------------------
-
-
-def on_todo_insert(todo, method=None):
-	"""An open lead nobody is responsible for becomes the responsibility of whoever it is assigned to.
-
-	This is how new leads are distributed: Frappe's Assignment Rule (Round Robin or Load Balancing on
-	CRM Lead, set up in the Desk) or a head of sales' "Assign To" creates the ToDo; the lead then shows
-	up in the assignee's lists and reports as theirs. A lead that already has a responsible manager
-	keeps them (the assignment only adds a helper)."""
-	if todo.reference_type != "CRM Lead" or todo.status != "Open" or not todo.allocated_to:
-		return
-	lead = frappe.db.get_value("CRM Lead", todo.reference_name, ["responsible", "status"], as_dict=True)
-	if not lead or lead.responsible or lead.status not in OPEN_LEAD_STATUSES:
-		return
-	frappe.db.set_value("CRM Lead", todo.reference_name, "responsible", todo.allocated_to)
-	if todo.assignment_rule:
-		note = _("Assigned to {0} by the assignment rule {1}").format(
-			get_fullname(todo.allocated_to), todo.assignment_rule
-		)
-	else:
-		note = _("Assigned to {0}").format(get_fullname(todo.allocated_to))
-	frappe.get_doc("CRM Lead", todo.reference_name).add_comment("Info", note)

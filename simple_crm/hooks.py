@@ -56,34 +56,8 @@ fixtures = [
 # migrate, and administrators edit these workflows in the Desk. install.seed_workflows creates them once
 # from simple_crm/setup/workflows.json.
 
-doc_events = {
-	"Workflow": {"on_update": "simple_crm.workflows.on_workflow_update"},
-	"Contact": {
-		"validate": ["simple_crm.contact_events.validate", "simple_crm.permissions.check_links_visible"],
-		"on_update": "simple_crm.contact_events.on_update",
-		"on_trash": "simple_crm.contact_events.on_trash",
-		"after_rename": "simple_crm.contact_events.after_rename",
-		"before_test_insert": "simple_crm.contact_events.before_test_insert",
-	},
-	# assigning an unassigned lead (Assignment Rule, Assign To) makes the assignee responsible
-	"ToDo": {"after_insert": "simple_crm.handover.on_todo_insert"},
-	# a record may link only to records its author can see (see simple_crm.permissions)
-	**{
-		doctype: {"validate": "simple_crm.permissions.check_links_visible"}
-		for doctype in (
-			"CRM Lead",
-			"CRM Deal",
-			"CRM Client",
-			"CRM Counterparty",
-			"CRM Order",
-			"CRM Task",
-			"CRM Call",
-		)
-	},
-}
-
-# Row-level visibility: one condition per doctype, for lists and for single records alike
-# (the same list as simple_crm.permissions.ROW_LEVEL_DOCTYPES; hooks.py imports no app code)
+# The doctypes with row-level visibility (the same list as simple_crm.permissions.ROW_LEVEL_DOCTYPES;
+# hooks.py imports no app code)
 _ROW_LEVEL_DOCTYPES = (
 	"CRM Lead",
 	"CRM Deal",
@@ -94,6 +68,26 @@ _ROW_LEVEL_DOCTYPES = (
 	"CRM Call",
 	"Contact",
 )
+doc_events = {
+	"Workflow": {"on_update": "simple_crm.workflows.on_workflow_update"},
+	"Contact": {
+		"validate": ["simple_crm.contact_events.validate", "simple_crm.permissions.check_links_visible"],
+		"on_update": "simple_crm.contact_events.on_update",
+		"on_trash": "simple_crm.contact_events.on_trash",
+		"after_rename": "simple_crm.contact_events.after_rename",
+		"before_test_insert": "simple_crm.contact_events.before_test_insert",
+	},
+	# assigning an unassigned lead (Assignment Rule, Assign To) makes the assignee responsible
+	"ToDo": {"after_insert": "simple_crm.distribution.on_todo_insert"},
+	# a record may link only to records its author can see (see simple_crm.permissions); Contact above
+	**{
+		doctype: {"validate": "simple_crm.permissions.check_links_visible"}
+		for doctype in _ROW_LEVEL_DOCTYPES
+		if doctype != "Contact"
+	},
+}
+
+# Row-level visibility: one condition per doctype, for lists and for single records alike
 permission_query_conditions = {
 	"CRM Lead": "simple_crm.permissions.lead_query",
 	"CRM Deal": "simple_crm.permissions.deal_query",
@@ -103,8 +97,8 @@ permission_query_conditions = {
 	"CRM Task": "simple_crm.permissions.task_query",
 	"CRM Call": "simple_crm.permissions.call_query",
 	"Contact": "simple_crm.permissions.contact_query",
-	"Workflow": "simple_crm.permissions.workflow_query",
-	"Assignment Rule": "simple_crm.permissions.assignment_rule_query",
+	"Workflow": "simple_crm.permissions.configuration_query",
+	"Assignment Rule": "simple_crm.permissions.configuration_query",
 	# child tables follow their parent (see permissions.child_condition)
 	**{
 		child: "simple_crm.permissions.child_query"

@@ -159,7 +159,7 @@ CONTACT_PERMISSIONS = {
 
 # The CRM administrator sets up the sales process in the Desk without being a System Manager: the
 # workflows, their states and actions, and the rules that assign new leads (limited to the CRM's own
-# doctypes by simple_crm.permissions.configuration_condition).
+# doctypes by simple_crm.permissions.configuration_query).
 _CONFIGURE = ("read", "write", "create", "delete", "report", "print")
 CONFIGURATION_PERMISSIONS = {
 	"Workflow": {"CRM Administrator": _CONFIGURE},

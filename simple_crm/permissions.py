@@ -198,7 +198,10 @@ def record_visible(doctype: str, name: str, user: str | None = None) -> bool:
 	user = user or frappe.session.user
 	if not frappe.has_permission(doctype, "read", user=user):
 		return False
-	condition = condition_for(doctype, user) or "1 = 1"
+	return _row_matches(doctype, name, condition_for(doctype, user) or "1 = 1")
+
+
+def _row_matches(doctype: str, name: str, condition: str) -> bool:
 	table = f"`tab{doctype}`"
 	return bool(
 		frappe.db.sql(f"select {table}.name from {table} where {table}.name = %s and {condition}", name)
@@ -289,8 +292,7 @@ def has_permission(doc, ptype: str | None = None, user: str | None = None) -> bo
 	condition = condition_for(doctype, user)
 	if not condition:
 		return None
-	table = f"`tab{doctype}`"
-	if frappe.db.sql(f"select {table}.name from {table} where {table}.name = %s and {condition}", name):
+	if _row_matches(doctype, name, condition):
 		return True
 	# a document that is not stored (yet) is not refused here
 	return None if not frappe.db.exists(doctype, name) else False
@@ -429,11 +431,12 @@ def keep_visible(rows: list[dict]) -> list[dict]:
 	"""The rows (each with `doctype` and `name`) whose record the session user may see."""
 	names: dict[str, list[str]] = {}
 	for row in rows:
-		if condition_for(row.get("doctype")):
-			names.setdefault(row.get("doctype"), []).append(row.get("name"))
+		names.setdefault(row.get("doctype"), []).append(row.get("name"))
+	# one condition and one query per doctype; doctypes without row-level rules are kept as they are
 	allowed = {
 		doctype: set(frappe.get_list(doctype, filters={"name": ("in", chunk)}, pluck="name", limit=0))
 		for doctype, chunk in names.items()
+		if condition_for(doctype)
 	}
 	return [r for r in rows if r.get("doctype") not in allowed or r.get("name") in allowed[r.get("doctype")]]
 
@@ -464,7 +467,6 @@ def get_count(doctype: str, filters=None, debug=False, cache=False) -> int:
 # --- configuration a CRM administrator may touch ------------------------------------------------------
 
 CRM_DOCTYPES_FOR_CONFIGURATION = (*ROW_LEVEL_DOCTYPES, "CRM Hand Over")
-CONFIGURATION_DOCTYPE_FIELD = {"Workflow": "document_type", "Assignment Rule": "document_type"}
 
 
 def _limited_to_crm(user: str) -> bool:
@@ -472,28 +474,16 @@ def _limited_to_crm(user: str) -> bool:
 	return user != "Administrator" and "System Manager" not in roles and "CRM Administrator" in roles
 
 
-def configuration_condition(doctype: str, user: str | None = None) -> str:
+def configuration_query(user=None, doctype=None) -> str:
 	"""A CRM administrator who is not a System Manager sees and edits the workflows and assignment rules
-	of the CRM's doctypes only."""
-	user = user or frappe.session.user
-	if not _limited_to_crm(user):
+	(both keep their target in `document_type`) of the CRM's doctypes only."""
+	if not doctype or not _limited_to_crm(user or frappe.session.user):
 		return ""
-	field = CONFIGURATION_DOCTYPE_FIELD[doctype]
 	names = ", ".join(frappe.db.escape(dt) for dt in CRM_DOCTYPES_FOR_CONFIGURATION)
-	return f"`tab{doctype}`.`{field}` in ({names})"
-
-
-def workflow_query(user=None):
-	return configuration_condition("Workflow", user)
-
-
-def assignment_rule_query(user=None):
-	return configuration_condition("Assignment Rule", user)
+	return f"`tab{doctype}`.`document_type` in ({names})"
 
 
 def configuration_permission(doc, ptype: str | None = None, user: str | None = None) -> bool | None:
-	user = user or frappe.session.user
-	if not _limited_to_crm(user):
+	if not _limited_to_crm(user or frappe.session.user):
 		return None
-	field = CONFIGURATION_DOCTYPE_FIELD[doc.doctype]
-	return None if doc.get(field) in CRM_DOCTYPES_FOR_CONFIGURATION else False
+	return None if doc.get("document_type") in CRM_DOCTYPES_FOR_CONFIGURATION else False

@@ -10,10 +10,12 @@ connection and must see them):
 `make_records(owner)` gives one record of every row-level doctype belonging to a sales manager.
 """
 
+import time
+
 import frappe
 
 from simple_crm.tests import factories
-from simple_crm.tests.utils import CRMRestTestCase
+from simple_crm.tests.utils import CRMRestTestCase, CRMTestCase
 
 SALES_MANAGER = "CRM Sales Manager"
 HEAD_OF_SALES = "CRM Head of Sales"
@@ -105,16 +107,57 @@ def delete_records(records: dict[str, str]) -> None:
 
 def delete_users() -> None:
 	for address, _role in USERS.values():
-		for todo in frappe.get_all("ToDo", filters={"allocated_to": address}, pluck="name"):
-			frappe.delete_doc("ToDo", todo, force=True, ignore_permissions=True)
-		if frappe.db.exists("User", address):
+		delete_user(address)
+
+
+def delete_user(address: str) -> None:
+	"""Delete a test user and their assignments. A background worker serving the site may still be
+	writing the notifications of the last requests for this user, and Frappe deletes without waiting on a
+	locked row: try again shortly instead of failing the clean-up."""
+	for todo in frappe.get_all("ToDo", filters={"allocated_to": address}, pluck="name"):
+		frappe.delete_doc("ToDo", todo, force=True, ignore_permissions=True)
+	frappe.db.commit()
+	for attempt in range(10):
+		if not frappe.db.exists("User", address):
+			return
+		try:
 			frappe.delete_doc("User", address, force=True, ignore_permissions=True)
+			frappe.db.commit()
+			return
+		except frappe.QueryTimeoutError:
+			frappe.db.rollback()
+			time.sleep(0.5 * (attempt + 1))
+	frappe.delete_doc("User", address, force=True, ignore_permissions=True)
+
+
+class SalesOrgUsers:
+	"""Test-class mixin: the organisation's users and teams exist, committed, for the whole class."""
+
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		frappe.set_user("Administrator")
+		make_users()
+		frappe.db.commit()
+
+	@classmethod
+	def tearDownClass(cls):
+		frappe.db.rollback()
+		frappe.set_user("Administrator")
+		delete_teams()
+		delete_users()
+		frappe.db.commit()
+		super().tearDownClass()
+
+
+class SalesOrgTestCase(SalesOrgUsers, CRMTestCase):
+	"""ORM tests as the organisation's users, rolled back after each test."""
 
 
 _tokens: dict[str, tuple[str, str]] = {}
 
 
-class SalesOrgRestTestCase(CRMRestTestCase):
+class SalesOrgRestTestCase(SalesOrgUsers, CRMRestTestCase):
 	"""REST tests as the organisation's users. A user's API secret is made once per process and reused
 	(CRMRestTestCase makes a new one, and saves the user, for every request)."""
 

@@ -126,15 +126,13 @@ def marker(prefix: str = "Матрица") -> str:
 	return f"{prefix} {frappe.generate_hash(length=6)} {next(_counter)}"
 
 
-class SalesOrgTestCase(SalesOrgRestTestCase):
+class SalesOrgRecordsTestCase(SalesOrgRestTestCase):
 	"""The organisation's users and teams, one record of every kind for sales1 and for sales3, and one
 	configuration record of every kind; all committed, as REST requests run in their own connection."""
 
 	@classmethod
 	def setUpClass(cls):
 		super().setUpClass()
-		frappe.set_user("Administrator")
-		cls.users = sales_org.make_users()
 		cls.mine = sales_org.make_records(email("sales1"))
 		cls.team_b = sales_org.make_records(email("sales3"))
 		cls.setup_records = cls.make_setup_records()
@@ -149,8 +147,6 @@ class SalesOrgTestCase(SalesOrgRestTestCase):
 		for doctype, name in cls.setup_records.items():
 			if doctype != SINGLE and frappe.db.exists(doctype, name):
 				frappe.delete_doc(doctype, name, force=True, ignore_permissions=True)
-		sales_org.delete_teams()
-		sales_org.delete_users()
 		frappe.db.commit()
 		super().tearDownClass()
 
@@ -290,7 +286,7 @@ def stored(doctype: str, name: str, field: str, fresh: bool = True):
 	return frappe.db.get_value(doctype, name, field)
 
 
-class TestPermissionMatrix(SalesOrgTestCase):
+class TestPermissionMatrix(SalesOrgRecordsTestCase):
 	def tearDown(self):
 		frappe.db.rollback()
 		frappe.set_user("Administrator")
@@ -462,7 +458,7 @@ class TestPermissionMatrix(SalesOrgTestCase):
 		return values
 
 
-class TestRowLevelVisibility(SalesOrgTestCase):
+class TestRowLevelVisibility(SalesOrgRecordsTestCase):
 	"""Who sees whose records, and every way a sales manager might reach a colleague's deal."""
 
 	def visible(self, key: str, doctype: str, name: str) -> bool:
@@ -534,7 +530,7 @@ class TestRowLevelVisibility(SalesOrgTestCase):
 		self.assertTrue(self.visible("head_a", "CRM Deal", self.mine["CRM Deal"]))
 
 
-class TestColleaguesDeal(SalesOrgTestCase):
+class TestColleaguesDeal(SalesOrgRecordsTestCase):
 	"""sales2 (same team as sales1) tries every door to sales1's deal; sales1 is the control."""
 
 	@classmethod
@@ -690,7 +686,7 @@ class TestColleaguesDeal(SalesOrgTestCase):
 		self.assertNotEqual(r.status_code, 200, r.text[:300])
 
 
-class TestFinancialFields(SalesOrgTestCase):
+class TestFinancialFields(SalesOrgRecordsTestCase):
 	"""Turnover and debt come from accounting: sales people read them and cannot change them."""
 
 	def setUp(self):
@@ -738,7 +734,7 @@ class TestFinancialFields(SalesOrgTestCase):
 		self.assertIn(1, doc.get_permlevel_access("read"))
 
 
-class TestLinks(SalesOrgTestCase):
+class TestLinks(SalesOrgRecordsTestCase):
 	"""A record may point only at records its author can see."""
 
 	def test_cannot_hang_work_on_a_colleagues_records(self):
