@@ -10,26 +10,17 @@ import frappe
 from frappe import _
 from frappe.utils import get_fullname
 
-from simple_crm.handover import OPEN_LEAD_STATUSES
-
-# leads being saved in this request (CRMLead.on_update to on_change): an Assignment Rule assigns a lead
-# from inside its own save, and the document in memory must learn who took it
-_IN_SAVE = "crm_leads_in_save"
-
-
-def lead_save_started(lead) -> None:
-	frappe.flags.setdefault(_IN_SAVE, {})[lead.name] = lead
-
-
-def lead_save_finished(lead) -> None:
-	frappe.flags.get(_IN_SAVE, {}).pop(lead.name, None)
+from simple_crm.constants import ASSIGNMENT_OPEN, OPEN_LEAD_STATUSES
+from simple_crm.permissions.assignments import record_in_save
 
 
 def on_todo_insert(todo, method=None):
 	"""ToDo after_insert: make the assignee of an unassigned open lead responsible for it."""
-	if todo.reference_type != "CRM Lead" or todo.status != "Open" or not todo.allocated_to:
+	if todo.reference_type != "CRM Lead" or todo.status != ASSIGNMENT_OPEN or not todo.allocated_to:
 		return
-	lead = frappe.flags.get(_IN_SAVE, {}).get(todo.reference_name)
+	# an Assignment Rule assigns a lead from inside its own save: the document in memory must learn who
+	# took it
+	lead = record_in_save("CRM Lead", todo.reference_name)
 	in_save = lead is not None
 	if not in_save:
 		if not frappe.db.exists("CRM Lead", todo.reference_name):

@@ -12,10 +12,8 @@ import frappe
 from frappe import _
 from frappe.utils import get_fullname, now_datetime
 
+from simple_crm.constants import OPEN_LEAD_STATUSES, OPEN_TASK_STATUSES
 from simple_crm.permissions import FULL_ACCESS_ROLES, HEAD_OF_SALES, SALES_MANAGER, team_users
-
-OPEN_LEAD_STATUSES = ("New", "In Progress", "Qualified")
-OPEN_TASK_STATUSES = ("Open", "In Progress")
 
 
 class HandOverError(frappe.ValidationError):

@@ -2,6 +2,8 @@
 
 import frappe
 
+from simple_crm.permissions.assignments import add_todo_index
+
 DEFAULT_PIPELINE = "Sales"
 DEFAULT_STAGES = (
 	# stage, type, probability
@@ -50,6 +52,7 @@ def after_migrate():
 	seed_deal_kanban()
 	grant_role_permissions()
 	seed_workflows()
+	add_todo_index()
 
 
 def seed_masters():

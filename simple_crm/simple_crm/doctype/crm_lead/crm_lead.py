@@ -8,7 +8,7 @@ from frappe.model.document import Document
 from frappe.model.workflow import get_workflow_name
 from frappe.utils import now_datetime
 
-from simple_crm import distribution, workflows
+from simple_crm import workflows
 from simple_crm.duplicates import check_duplicates, delete_contact_points, sync_contact_points
 from simple_crm.integrity import check_lead_can_be_deleted
 from simple_crm.masters import LostReasonRequiredError, check_lost_reason, check_not_disabled
@@ -87,11 +87,6 @@ class CRMLead(Document):
 
 	def on_update(self):
 		sync_contact_points(self)
-		# an Assignment Rule (a hook after this one) may hand the lead to someone within this save
-		distribution.lead_save_started(self)
-
-	def on_change(self):
-		distribution.lead_save_finished(self)
 
 	def set_first_response(self):
 		"""The first time a lead leaves New is when the company first responded to it."""

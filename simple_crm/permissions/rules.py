@@ -1,0 +1,224 @@
+"""The row-level condition of every CRM doctype: one SQL condition per doctype, built here.
+
+The condition is used three times: by `permission_query_conditions` (list views, Report Builder, reports,
+REST lists, exports, kanban, number cards), by `has_permission` (opening, saving, deleting one record) and
+by the link search, so a record is visible through every path or through none. These hooks can only
+restrict what the role permissions (DocPerm) already allow.
+
+- System Manager, CRM Administrator and CRM Director see everything.
+- A head of sales sees the records of their team (CRM Sales Team: head + members) and their own, plus
+  leads nobody is responsible for yet (to distribute them).
+- Everyone else (a sales manager) sees the records they are responsible for, co-manage (deals) or are
+  assigned to, and what hangs off those (counterparties and orders of their clients, contacts linked to
+  their clients).
+- An assignment is an open ToDo row. It is read through an uncorrelated sub-query on ToDo's
+  (allocated_to, reference_type, status) index, not from the record's `_assign` text: a closed or
+  cancelled assignment ends the access it gave, and only someone who may hand the record out can make
+  one (simple_crm.permissions.assignments).
+
+Every part is a plain `column in (...)` test or an uncorrelated sub-query over indexed columns, so MariaDB
+materialises each sub-query once per list query instead of once per row. Adding a doctype means adding
+one function decorated with `@rule(doctype)`.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import frappe
+
+from simple_crm.constants import ASSIGNMENT_OPEN, ROW_LEVEL_DOCTYPES
+from simple_crm.permissions.roles import CRM_ROLES, HEAD_OF_SALES, sees_everything, team_users
+
+
+@dataclass(frozen=True)
+class Scope:
+	"""What a rule needs: the doctype, the user, their roles and the users whose records they see."""
+
+	doctype: str
+	user: str
+	roles: frozenset
+	users: str  # SQL list of the user and (for a head of sales) their team, escaped: ('a', 'b')
+
+	@property
+	def table(self) -> str:
+		return f"`tab{self.doctype}`"
+
+	def column(self, fieldname: str) -> str:
+		return f"{self.table}.`{fieldname}`"
+
+
+RULES: dict[str, Callable[[Scope], list[str] | None]] = {}
+
+
+def rule(doctype: str):
+	"""Register the condition parts of `doctype` (any part true = visible; None = not narrowed)."""
+
+	def register(fn):
+		RULES[doctype] = fn
+		return fn
+
+	return register
+
+
+# --- sub-queries shared by several rules -----------------------------------------------------------------
+
+
+def deal_sources(users: str) -> list[str]:
+	"""Sub-queries each returning names of deals the users are responsible for or co-manage."""
+	return [
+		f"select `name` from `tabCRM Deal` where `responsible` in {users}",
+		f"select `parent` from `tabCRM Deal Manager` where `parenttype` = 'CRM Deal' and `user` in {users}",
+	]
+
+
+def client_sources(users: str) -> list[str]:
+	"""Sub-queries each returning names of clients the users are responsible for or have deals with."""
+	return [
+		f"select `name` from `tabCRM Client` where `responsible` in {users}",
+		f"select `client` from `tabCRM Deal` where `responsible` in {users} and `client` is not null",
+		(
+			"select `tabCRM Deal`.`client` from `tabCRM Deal Manager` join `tabCRM Deal` "
+			"on `tabCRM Deal`.`name` = `tabCRM Deal Manager`.`parent` "
+			"where `tabCRM Deal Manager`.`parenttype` = 'CRM Deal' "
+			f"and `tabCRM Deal Manager`.`user` in {users} and `tabCRM Deal`.`client` is not null"
+		),
+	]
+
+
+def column_in(column: str, sources: list[str]) -> list[str]:
+	return [f"{column} in ({source})" for source in sources]
+
+
+def assigned(scope: Scope) -> str:
+	"""The record has an open assignment (ToDo) to the user or, for a head of sales, to their team."""
+	return (
+		f"{scope.column('name')} in (select `reference_name` from `tabToDo` "
+		f"where `allocated_to` in {scope.users} "
+		f"and `reference_type` = {frappe.db.escape(scope.doctype)} "
+		f"and `status` = {frappe.db.escape(ASSIGNMENT_OPEN)})"
+	)
+
+
+# --- the rules --------------------------------------------------------------------------------------------
+
+
+@rule("CRM Lead")
+def _lead(s: Scope):
+	parts = [f"{s.column('responsible')} in {s.users}"]
+	if HEAD_OF_SALES in s.roles:
+		parts.append(f"ifnull({s.column('responsible')}, '') = ''")  # to distribute them
+	return parts
+
+
+@rule("CRM Deal")
+def _deal(s: Scope):
+	return [
+		f"{s.column('responsible')} in {s.users}",
+		*column_in(s.column("name"), deal_sources(s.users)[1:]),
+	]
+
+
+@rule("CRM Client")
+def _client(s: Scope):
+	return [
+		f"{s.column('responsible')} in {s.users}",
+		*column_in(s.column("name"), client_sources(s.users)[1:]),
+	]
+
+
+@rule("CRM Counterparty")
+def _counterparty(s: Scope):
+	return [f"{s.column('owner')} in {s.users}", *column_in(s.column("client"), client_sources(s.users))]
+
+
+@rule("CRM Order")
+def _order(s: Scope):
+	return [
+		*column_in(s.column("client"), client_sources(s.users)),
+		*column_in(s.column("deal"), deal_sources(s.users)),
+	]
+
+
+@rule("CRM Task")
+def _task(s: Scope):
+	return [f"{s.column('assigned_to')} in {s.users}", f"{s.column('author')} in {s.users}"]
+
+
+@rule("CRM Call")
+def _call(s: Scope):
+	return [f"{s.column('manager')} in {s.users}"]
+
+
+@rule("Contact")
+def _contact(s: Scope):
+	if not CRM_ROLES.intersection(s.roles):
+		return None  # Contact belongs to Frappe: only CRM users are narrowed
+	linked_clients = " or ".join(column_in("`tabDynamic Link`.`link_name`", client_sources(s.users)))
+	return [
+		f"{s.column('crm_responsible')} in {s.users}",
+		f"{s.column('owner')} in {s.users}",
+		(
+			f"{s.column('name')} in (select `tabDynamic Link`.`parent` from `tabDynamic Link` "
+			"where `tabDynamic Link`.`parenttype` = 'Contact' "
+			f"and `tabDynamic Link`.`link_doctype` = 'CRM Client' and ({linked_clients}))"
+		),
+	]
+
+
+# --- conditions ------------------------------------------------------------------------------------------
+
+
+def condition_for(doctype: str, user: str | None = None) -> str:
+	"""SQL condition limiting `doctype` to what `user` may see ("" when unrestricted)."""
+	user = user or frappe.session.user
+	build = RULES.get(doctype)
+	if not build or sees_everything(user):
+		return ""
+	users = team_users(user)
+	scope = Scope(
+		doctype=doctype,
+		user=user,
+		roles=frozenset(frappe.get_roles(user)),
+		users="({})".format(", ".join(frappe.db.escape(u) for u in users)),
+	)
+	parts = build(scope)
+	if parts is None:
+		return ""
+	return "({})".format(" or ".join([*parts, assigned(scope)]))
+
+
+def child_condition(doctype: str, user: str | None = None) -> str:
+	"""Rows of a child table are visible when their parent is.
+
+	Frappe lists child rows (`frappe.get_list("CRM Deal Item", parent_doctype="CRM Deal")`, REST
+	`/api/resource/CRM Deal Item?parent=CRM Deal`) checking only the parent's role permission, not the
+	parent's row-level condition. A child doctype used by other parents too (Dynamic Link) is only narrowed
+	for the rows of the row-level parents."""
+	user = user or frappe.session.user
+	table = f"`tab{doctype}`"
+	parts = []
+	for parent in parents_of(doctype):
+		condition = condition_for(parent, user)
+		if condition:
+			parts.append(
+				f"({table}.`parenttype` != {frappe.db.escape(parent)} or {table}.`parent` in "
+				f"(select `tab{parent}`.`name` from `tab{parent}` where {condition}))"
+			)
+	return " and ".join(parts)
+
+
+def parents_of(child_doctype: str) -> list[str]:
+	return [
+		parent
+		for parent in ROW_LEVEL_DOCTYPES
+		if any(df.options == child_doctype for df in frappe.get_meta(parent).get_table_fields())
+	]
+
+
+def query_conditions(user: str | None = None, doctype: str | None = None) -> str:
+	"""`permission_query_conditions` of every row-level doctype and child table (see hooks.py)."""
+	if not doctype:
+		return ""
+	if doctype in RULES:
+		return condition_for(doctype, user)
+	return child_condition(doctype, user)
