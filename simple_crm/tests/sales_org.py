@@ -142,31 +142,26 @@ class SalesOrgUsers:
 
 	@classmethod
 	def tearDownClass(cls):
+		# the users stay for the rest of the run (made once, see before_tests); the teams go, as some
+		# tests change them
 		frappe.db.rollback()
 		frappe.set_user("Administrator")
 		delete_teams()
-		delete_users()
 		frappe.db.commit()
 		super().tearDownClass()
+
+
+def before_tests() -> None:
+	"""`before_tests` hook: the organisation's users exist once for the whole run."""
+	frappe.set_user("Administrator")
+	make_users()
+	delete_teams()
+	frappe.db.commit()
 
 
 class SalesOrgTestCase(SalesOrgUsers, CRMTestCase):
 	"""ORM tests as the organisation's users, rolled back after each test."""
 
 
-_tokens: dict[str, tuple[str, str]] = {}
-
-
 class SalesOrgRestTestCase(SalesOrgUsers, CRMRestTestCase):
-	"""REST tests as the organisation's users. A user's API secret is made once per process and reused
-	(CRMRestTestCase makes a new one, and saves the user, for every request)."""
-
-	@staticmethod
-	def token_for(user: str) -> str:
-		cached = _tokens.get(user)
-		if cached and frappe.db.get_value("User", user, "api_key") == cached[0]:
-			return f"token {cached[0]}:{cached[1]}"
-		token = CRMRestTestCase.token_for(user)
-		key, secret = token.removeprefix("token ").split(":", 1)
-		_tokens[user] = (key, secret)
-		return token
+	"""REST tests as the organisation's users."""

@@ -50,6 +50,10 @@ class RestResponse:
 		return "\n".join(parts)
 
 
+# API credentials per user, made once per process: {user: (api_key, api_secret)}
+_tokens: dict[str, tuple[str, str]] = {}
+
+
 class CRMRestTestCase(FrappeTestCase):
 	"""REST calls as a real user; documents are committed, so tests register them for cleanup."""
 
@@ -74,7 +78,11 @@ class CRMRestTestCase(FrappeTestCase):
 
 	@staticmethod
 	def token_for(user: str) -> str:
-		"""An API key/secret for `user` (created once, committed)."""
+		"""An API key/secret for `user`, made (and committed) once per process and reused while the user
+		keeps that key."""
+		cached = _tokens.get(user)
+		if cached and frappe.db.get_value("User", user, "api_key") == cached[0]:
+			return f"token {cached[0]}:{cached[1]}"
 		doc = frappe.get_doc("User", user)
 		if not doc.api_key:
 			doc.api_key = frappe.generate_hash(length=15)
@@ -83,6 +91,7 @@ class CRMRestTestCase(FrappeTestCase):
 		doc.flags.ignore_permissions = True
 		doc.save()
 		frappe.db.commit()
+		_tokens[user] = (doc.api_key, secret)
 		return f"token {doc.api_key}:{secret}"
 
 	def request(self, method: str, path: str, user: str = "Administrator", data=None) -> RestResponse:
