@@ -332,5 +332,13 @@ def check_duplicates(doc) -> list[dict]:
 
 
 def _match_line(match) -> str:
+	from simple_crm.security.read_paths import responsible_name, sees_record
+
 	values = ", ".join("{} {}".format(_(p["kind"]), escape_html(p["value"])) for p in match.matched_on)
+	if not sees_record(match.doctype, match.name):
+		# as find_duplicates tells it: that it exists and who is responsible, nothing of its content
+		line = _("{0}: a record you cannot see, responsible: {1}").format(
+			_(match.doctype), escape_html(responsible_name(match.responsible))
+		)
+		return f"<li>{line} ({values})</li>"
 	return f"<li>{_(match.doctype)}: {get_link_to_form(match.doctype, match.name, escape_html(match.title))} ({values})</li>"

@@ -87,6 +87,23 @@ doc_events = {
 	},
 }
 
+# the doctypes of simple_crm.security.read_paths.REFERENCE_FIELDS: their rows describe another record
+_REFERENCE_DOCTYPES = (
+	"File",
+	"Workflow Action",
+	"ToDo",
+	"Comment",
+	"Communication",
+	"Version",
+	"Tag Link",
+	"Document Follow",
+	"Energy Point Log",
+)
+# attachments of CRM records are private, and a shared kanban board of them keeps no card names (see
+# simple_crm.security.read_paths)
+doc_events.setdefault("File", {})["after_insert"] = "simple_crm.security.read_paths.make_attachment_private"
+doc_events["Kanban Board"] = {"validate": "simple_crm.security.read_paths.forget_card_order"}
+
 # Row-level visibility: one condition per doctype, for lists and for single records alike
 permission_query_conditions = {
 	"CRM Lead": "simple_crm.permissions.lead_query",
@@ -115,6 +132,9 @@ permission_query_conditions = {
 			"Dynamic Link",
 		)
 	},
+	# Frappe's rows about a record (attachments, workflow actions, assignments, comments, versions, tags,
+	# follows) follow that record (see simple_crm.security.read_paths)
+	**{doctype: "simple_crm.security.read_paths.reference_query" for doctype in _REFERENCE_DOCTYPES},
 }
 
 # Link search of these doctypes goes through the same conditions (see permissions.search_visible)
@@ -123,8 +143,19 @@ standard_queries = {doctype: "simple_crm.permissions.search_visible" for doctype
 # Frappe's global search checks the doctype only, and frappe.client.get_count nothing at all: these
 # replacements apply the same row-level conditions
 override_whitelisted_methods = {
-	"frappe.utils.global_search.search": "simple_crm.permissions.global_search",
+	# the CRM's records and every other doctype's rows as the user lists them
+	"frappe.utils.global_search.search": "simple_crm.security.read_paths.global_search",
 	"frappe.client.get_count": "simple_crm.permissions.get_count",
+	# these read or count records by name or with raw SQL, without the row-level rules (read_paths)
+	"frappe.desk.search.get_link_title": "simple_crm.security.read_paths.get_link_title",
+	"frappe.desk.listview.get_group_by_count": "simple_crm.security.read_paths.get_group_by_count",
+	"frappe.desk.notifications.get_open_count": "simple_crm.security.read_paths.get_open_count",
+	"frappe.desk.form.utils.get_next": "simple_crm.security.read_paths.get_next",
+	"frappe.desk.doctype.kanban_board.kanban_board.update_order": "simple_crm.security.read_paths.update_order",
+	"frappe.desk.doctype.kanban_board.kanban_board.update_order_for_single_card": (
+		"simple_crm.security.read_paths.update_order_for_single_card"
+	),
+	"frappe.desk.doctype.kanban_board.kanban_board.add_card": "simple_crm.security.read_paths.add_card",
 }
 
 # what the Desk's search bar finds (Global Search Settings; see install.add_to_global_search)
@@ -145,6 +176,7 @@ has_permission = {
 	# a CRM administrator configures the CRM's own workflows and assignment rules only
 	"Workflow": "simple_crm.permissions.configuration_permission",
 	"Assignment Rule": "simple_crm.permissions.configuration_permission",
+	**{doctype: "simple_crm.security.read_paths.reference_permission" for doctype in _REFERENCE_DOCTYPES},
 }
 
 # Desk assets (plain files, no build step needed)

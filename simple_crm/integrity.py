@@ -90,9 +90,14 @@ def dependents(doctype: str, name: str, links) -> dict[str, list[str]]:
 
 
 def describe_dependents(found: dict[str, list[str]]) -> str:
+	from simple_crm.security.read_paths import shown_list
+
 	lines = []
 	for doctype, names in found.items():
-		shown = ", ".join(get_link_to_form(doctype, n) for n in names[:SHOWN_PER_KIND])
+		# records the user cannot see are counted, not named
+		shown = shown_list(
+			doctype, names[:SHOWN_PER_KIND], render=lambda n, dt=doctype: get_link_to_form(dt, n)
+		)
 		if len(names) > SHOWN_PER_KIND:
 			shown += ", …"
 		lines.append("<li>{}</li>".format(_("{0}: {1} ({2})").format(_(doctype), len(names), shown)))

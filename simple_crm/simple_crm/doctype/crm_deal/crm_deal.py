@@ -9,6 +9,7 @@ from frappe.utils import flt, today
 from simple_crm import masters, pipelines, workflows
 from simple_crm.integrity import check_deal_can_be_deleted
 from simple_crm.masters import LostReasonRequiredError  # re-exported: the deal's own rule
+from simple_crm.security.read_paths import shown
 
 __all__ = [
 	"CRMDeal",
@@ -225,7 +226,7 @@ class CRMDeal(Document):
 			frappe.throw(
 				_("Counterparty {0} belongs to client {1}, not to the deal's client {2}").format(
 					frappe.bold(self.counterparty),
-					frappe.bold(owner or _("(none)")),
+					shown("CRM Client", owner),
 					frappe.bold(self.client or _("(none)")),
 				),
 				DealCounterpartyError,

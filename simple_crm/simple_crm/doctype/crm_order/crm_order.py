@@ -5,6 +5,8 @@ import frappe
 from frappe import _
 from frappe.model.document import Document
 
+from simple_crm.security.read_paths import shown
+
 
 class OrderClientError(frappe.ValidationError):
 	"""The order's deal, client and counterparty do not belong together."""
@@ -58,7 +60,9 @@ class CRMOrder(Document):
 		if deal_client and deal_client != self.client:
 			frappe.throw(
 				_("Order client {0} differs from client {1} of deal {2}").format(
-					frappe.bold(self.client or _("(none)")), frappe.bold(deal_client), frappe.bold(self.deal)
+					frappe.bold(self.client or _("(none)")),
+					shown("CRM Client", deal_client),
+					frappe.bold(self.deal),
 				),
 				OrderClientError,
 			)
@@ -71,7 +75,7 @@ class CRMOrder(Document):
 			frappe.throw(
 				_("Counterparty {0} belongs to client {1}, not to the order's client {2}").format(
 					frappe.bold(self.counterparty),
-					frappe.bold(owner or _("(none)")),
+					shown("CRM Client", owner),
 					frappe.bold(self.client or _("(none)")),
 				),
 				OrderClientError,
