@@ -12,14 +12,23 @@ from simple_crm.permissions.roles import CRM_ROLES, sees_everything
 from simple_crm.permissions.rules import condition_for
 
 
+# records handed out by distribution (an Assignment Rule, a head of sales) when their creator does not work them
+DISTRIBUTED_DOCTYPES = ("CRM Lead", "CRM Client")
+
+
 def set_default_responsible(doc, fieldname: str = "responsible") -> None:
-	"""A new record created by someone who does not see everything is theirs unless they chose someone:
-	otherwise a sales manager's own new lead or client would vanish from their lists the moment it is
-	saved. Web forms (Guest), the Administrator and full-access users leave it to distribution."""
+	"""The one rule for who is responsible for a new record nobody was named for: whoever creates it.
+
+	Otherwise a sales manager's own new lead, deal, call or task would vanish from their lists the moment
+	it is saved. Nobody is set when the creator is a web form or an integration (Guest) or the
+	Administrator (setup, imports, jobs), and for leads and clients also when the creator sees everything
+	or has no CRM role: those are handed out by an Assignment Rule or a head of sales."""
 	user = frappe.session.user
 	if not doc.is_new() or doc.get(fieldname) or user in ("Guest", "Administrator"):
 		return
-	if not CRM_ROLES.intersection(frappe.get_roles(user)) or sees_everything(user):
+	if doc.doctype in DISTRIBUTED_DOCTYPES and (
+		not CRM_ROLES.intersection(frappe.get_roles(user)) or sees_everything(user)
+	):
 		return
 	doc.set(fieldname, user)
 

@@ -7,6 +7,7 @@ from frappe.model.document import Document
 from frappe.utils import flt
 
 from simple_crm.calls import client_of_contact, find_caller
+from simple_crm.permissions import set_default_responsible
 from simple_crm.validation import normalize_phone_field
 
 
@@ -55,8 +56,7 @@ class CRMCall(Document):
 
 	def set_manager(self):
 		"""A call logged by hand is the logging manager's call."""
-		if self.is_new() and not self.manager and frappe.session.user not in ("Guest", "Administrator"):
-			self.manager = frappe.session.user
+		set_default_responsible(self, "manager")
 
 	def validate_call_id(self):
 		"""The PBX's id of the call: a call is recorded once."""

@@ -63,7 +63,10 @@ class TestCRMDeal(CRMTestCase):
 		self.assertEqual(deal.stage_type, "Open")
 		self.assertEqual(deal.probability, 10)
 		self.assertEqual(deal.currency, frappe.db.get_single_value("Simple CRM Settings", "default_currency"))
-		self.assertEqual(deal.responsible, "Administrator")
+		# made by the Administrator (setup, imports): nobody is responsible until someone is named
+		self.assertFalse(deal.responsible)
+		with self.set_user(make_user("deal.defaults@example.com", roles=("CRM Sales Manager",)).name):
+			self.assertEqual(make_deal(None).responsible, "deal.defaults@example.com")
 
 	def test_stage_defaults_to_the_first_open_stage_of_its_pipeline(self):
 		pipeline = make_pipeline(

@@ -6,6 +6,8 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import get_datetime, now_datetime
 
+from simple_crm.permissions import set_default_responsible
+
 # the records a task can be about (the Desk form offers only these too)
 REFERENCE_DOCTYPES = ("CRM Lead", "CRM Client", "CRM Counterparty", "CRM Deal", "Contact", "CRM Call")
 # task types whose outcome must be written down when they are done
@@ -21,6 +23,10 @@ class TaskResultRequiredError(frappe.ValidationError):
 
 
 class TaskReminderError(frappe.ValidationError):
+	pass
+
+
+class TaskAuthorError(frappe.ValidationError):
 	pass
 
 
@@ -60,13 +66,23 @@ class CRMTask(Document):
 		self.update_checklist()
 
 	def set_people(self):
-		"""The author is whoever created the task and never changes; the assignee defaults to them."""
+		"""The author is whoever creates the task and never changes; the assignee follows the one rule for who
+		is responsible for a new record (simple_crm.permissions). A different author sent by a user is
+		refused, not silently replaced; the Administrator (imports, integrations, jobs) may name one."""
+		user = frappe.session.user
 		if self.is_new():
-			self.author = frappe.session.user
-		else:
-			self.author = self.get_doc_before_save().author
-		if not self.assigned_to:
-			self.assigned_to = frappe.session.user
+			if not self.author or user == "Administrator":
+				self.author = self.author or user
+			elif self.author != user:
+				frappe.throw(
+					_(
+						"A task's author is whoever creates it: you cannot create it in the name of {0}"
+					).format(frappe.bold(self.author)),
+					TaskAuthorError,
+				)
+		elif self.has_value_changed("author") and user != "Administrator":
+			frappe.throw(_("The author of a task cannot be changed"), TaskAuthorError)
+		set_default_responsible(self, "assigned_to")
 
 	def validate_reference(self):
 		if not self.reference_doctype and not self.reference_name:

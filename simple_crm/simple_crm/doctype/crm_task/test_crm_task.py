@@ -6,6 +6,7 @@ from frappe.desk.form.load import get_docinfo
 from frappe.utils import add_to_date, get_datetime, now_datetime
 
 from simple_crm.simple_crm.doctype.crm_task.crm_task import (
+	TaskAuthorError,
 	REFERENCE_DOCTYPES,
 	TaskReferenceError,
 	TaskReminderError,
@@ -40,12 +41,15 @@ class TestCRMTask(CRMTestCase):
 			task = make_task()
 			self.assertEqual((task.author, task.assigned_to), (self.user, self.user))
 
-			task = make_task(assigned_to=colleague, author="Administrator")
+			task = make_task(assigned_to=colleague)
 			self.assertEqual((task.author, task.assigned_to), (self.user, colleague))
-
-		# the author never changes
-		task.author = colleague
-		task.save()
+			# nobody writes a task in someone else's name, and the author never changes: refused, not
+			# silently replaced
+			with self.assertRaises(TaskAuthorError):
+				make_task(assigned_to=colleague, author=colleague)
+			task.author = colleague
+			with self.assertRaises(TaskAuthorError):
+				task.save()
 		self.assertEqual(task.reload().author, self.user)
 
 	def test_done_call_or_meeting_needs_a_result(self):
@@ -134,6 +138,9 @@ class TestCRMTaskRest(CRMRestTestCase):
 
 	def test_rest_rules(self):
 		r = self.rest_insert("CRM Task", {"subject": "REST", "author": "Administrator"}, user=self.user)
+		self.assertEqual(r.status_code, 417, r.text)
+		self.assertIn("TaskAuthorError", r.text)
+		r = self.rest_insert("CRM Task", {"subject": "REST"}, user=self.user)
 		self.assertEqual(r.status_code, 200, r.text)
 		self.assertEqual((r.data["author"], r.data["assigned_to"]), (self.user, self.user))
 		name = r.data["name"]
