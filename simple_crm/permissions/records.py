@@ -11,7 +11,6 @@ from simple_crm.constants import ROW_LEVEL_DOCTYPES
 from simple_crm.permissions.roles import CRM_ROLES, sees_everything
 from simple_crm.permissions.rules import condition_for
 
-
 # records handed out by distribution (an Assignment Rule, a head of sales) when their creator does not work them
 DISTRIBUTED_DOCTYPES = ("CRM Lead", "CRM Client")
 
@@ -126,7 +125,8 @@ def _same_value(df, value, stored) -> bool:
 
 
 def has_permission(doc, ptype: str | None = None, user: str | None = None) -> bool | None:
-	"""The same condition, checked for one stored record; None leaves the decision to Frappe.
+	"""The same condition, checked for one stored record: False refuses, None leaves the decision to the
+	other hooks and to Frappe (which asks the hooks in reverse order and stops at the first answer).
 
 	A record not saved yet has no row to check: creating is governed by the role permissions alone."""
 	user = user or frappe.session.user
@@ -137,6 +137,6 @@ def has_permission(doc, ptype: str | None = None, user: str | None = None) -> bo
 	if not condition:
 		return None
 	if _row_matches(doctype, name, condition):
-		return True
+		return None  # visible: hooks only refuse, and other apps' hooks (Frappe's own, for Contact) still speak
 	# a document that is not stored (yet) is not refused here
 	return None if not frappe.db.exists(doctype, name) else False
