@@ -287,6 +287,15 @@ new_site() {
 	)
 }
 
+# Error responses carry no traceback: Frappe sends one (and the failing line) to every user while System
+# Settings' "Show Full Error and Allow Reporting of Issues to the Developer" (allow_error_traceback) is on,
+# its default. Administrators read the tracebacks in the Error Log. The test site keeps Frappe's default.
+hide_tracebacks() {
+	local site=$1
+	(cd "$BENCH_PATH" && bench --site "$site" execute frappe.db.set_single_value \
+		--args "['System Settings', 'allow_error_traceback', 0]" >/dev/null)
+}
+
 install_app_on() {
 	local site=$1
 	if (cd "$BENCH_PATH" && bench --site "$site" list-apps 2>/dev/null | grep -q "^$APP_NAME\b"); then

@@ -11,6 +11,8 @@ export_python_type_annotations = True
 # ------------
 after_install = "simple_crm.install.after_install"
 after_migrate = "simple_crm.install.after_migrate"
+# a request body Frappe would fail on with a 500 is refused with a message (simple_crm.security.input)
+before_request = ["simple_crm.security.input.check_request"]
 
 WORKFLOW_STATES = [
 	"New",
@@ -103,6 +105,9 @@ _REFERENCE_DOCTYPES = (
 # simple_crm.security.read_paths)
 doc_events.setdefault("File", {})["after_insert"] = "simple_crm.security.read_paths.make_attachment_private"
 doc_events["Kanban Board"] = {"validate": "simple_crm.security.read_paths.forget_card_order"}
+# Every value of the app's records fits its column: a real date, a finite number in range, a text that fits
+# (simple_crm.security.input.check_document; first, before anything reads the values)
+doc_events["*"] = {"before_validate": ["simple_crm.security.input.check_document"]}
 
 # Row-level visibility: one condition per doctype, for lists and for single records alike
 permission_query_conditions = {

@@ -3,9 +3,11 @@
 import frappe
 
 from simple_crm.conversion import convert_lead
+from simple_crm.security.input import checked_arguments
 
 
 @frappe.whitelist(methods=["POST"])
+@checked_arguments
 def convert(
 	lead: str,
 	client_type: str = "Organisation",
