@@ -354,9 +354,9 @@ def throw_not_an_object() -> None:
 def install() -> None:
 	"""Refuse a request body that is not valid JSON with a MalformedRequestError (HTTP 400) instead of the
 	JSONDecodeError (HTTP 500) of Frappe 15's `frappe.app.make_form_dict`, which parses the body before any
-	hook of an app runs. Wraps that function once per process (idempotent), from the before_request hook:
-	from the second request of a process on. Frappe's develop branch refuses such a body itself ("Invalid
-	request body")."""
+	hook of an app runs. Wraps that function once per process (idempotent), from the before_request hook,
+	so from the second request of a process on (the first one has already been parsed). Later Frappe
+	versions refuse such a body themselves ("Invalid request body"); this wrapper can go then."""
 	import frappe.app
 
 	if getattr(frappe.app.make_form_dict, "_crm_guarded", False):
