@@ -83,6 +83,7 @@ class HostileCase:
 		self.target = target  # world.OwnerRecords attacked
 		self.own = own  # world.OwnerRecords the attacker may see
 		self.secrets = secrets
+		self.names: set[str] = set()  # names of the foreign records (not of rows describing them)
 		self.failures: list[str] = []
 
 	# --- templates
@@ -120,9 +121,12 @@ class HostileCase:
 			if key == "modified":
 				return str(frappe.db.get_value(doctype, self.target.names[doctype], "modified"))
 			if key in ("phone", "email"):
-				column = {"phone": "phone", "email": "email"}[key]
+				# the phone as the records store it normalised: the answer may repeat what was sent
+				column = {"phone": "phone_normalized", "email": "email"}[key]
 				if doctype == "Contact":
 					column = {"phone": "phone", "email": "email_id"}[key]
+				if not frappe.get_meta(doctype).has_field(column):
+					return ""
 				return frappe.db.get_value(doctype, self.target.names[doctype], column) or ""
 			return match.group(0)
 
@@ -137,7 +141,7 @@ class HostileCase:
 			url = f"/api/method/{path}?{urlencode(query)}"
 			started = time.monotonic()
 			r = self.test.request("GET", url, self.attacker_user)
-			return r, time.monotonic() - started, url
+			return r, time.monotonic() - started, f"{unquote(url)} {json.dumps(args, ensure_ascii=False)}"
 		started = time.monotonic()
 		r = self.test.request("POST", f"/api/method/{path}", self.attacker_user, args)
 		return r, time.monotonic() - started, f"/api/method/{path} {json.dumps(args, ensure_ascii=False)}"
@@ -146,9 +150,12 @@ class HostileCase:
 	def attacker_user(self) -> str:
 		return self.me
 
-	def judge(self, label: str, r, elapsed: float, sent: str, expect: str = "") -> None:
+	def judge(self, label: str, r, elapsed: float, sent: str, expect: str = "", discloses=()) -> None:
 		"""Record every way the response fails: a leak, a slow answer to a sleep, the expected refusal."""
-		leaked = world.leaks(r.text, self.secrets, sent)
+		secrets = self.secrets
+		if "names" in discloses:
+			secrets = secrets - self.names
+		leaked = world.leaks(r.text, secrets, sent)
 		if leaked:
 			self.failures.append(f"{label}: HTTP {r.status_code}, leaked {leaked[:6]}")
 		if "sleep(" in sent and elapsed >= QUICK_SECONDS and not 400 <= r.status_code < 500:
@@ -181,7 +188,7 @@ class HostileCase:
 					continue  # the placeholder has no value for this doctype (e.g. no Version of a Contact)
 				r, elapsed, sent = self.call(path, http, args)
 				label = f"{path} as {self.attacker} [{doctype}] {json.dumps(args, ensure_ascii=False)[:220]}"
-				self.judge(label, r, elapsed, sent, attack.expect)
+				self.judge(label, r, elapsed, sent, attack.expect, attack.discloses)
 
 
 class TestHostileUser(SalesOrgRestTestCase):
@@ -210,7 +217,11 @@ class TestHostileUser(SalesOrgRestTestCase):
 		target_key, foreign_keys, own_key = ATTACKERS[attacker]
 		target = target or self.world[target_key]
 		secrets = set().union(*(self.world[key].secrets() for key in foreign_keys)) | target.secrets()
-		return HostileCase(self, attacker, target, own or self.world[own_key], secrets)
+		case = HostileCase(self, attacker, target, own or self.world[own_key], secrets)
+		case.names = (
+			set().union(*(self.world[key].record_names() for key in foreign_keys)) | target.record_names()
+		)
+		return case
 
 	def fresh_records(self, owner_key: str, describe: bool = True):
 		"""Throw-away records of `owner_key` for an attack that may destroy what it reaches."""

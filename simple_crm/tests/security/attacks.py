@@ -94,6 +94,9 @@ class Attack:
 	# calls with crafted query expressions: made once per doctype of CRAFTED_DOCTYPES, by the first attacker
 	# only (the expressions read other tables whoever sends them)
 	crafted: tuple[dict, ...] = ()
+	# what the product shows on purpose: "names" of records the user cannot read (duplicate matches are
+	# reported by name and responsible, without a title)
+	discloses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -1199,6 +1202,7 @@ COVERAGE: dict[str, Attack | NotApplicable] = {
 		{"doctype": "{dt}", "name": "{own}", "phone": "{phone}", "email": "{email}"},
 		{"doctype": "{dt}", "name": "{dn}"},
 		doctypes=("CRM Lead", "CRM Client", "Contact", "CRM Counterparty"),
+		discloses=("names",),
 	),
 	"simple_crm.api.duplicates.merge": A(
 		{"doctype": "{dt}", "source": "{own}", "target": "{dn}"},

@@ -103,6 +103,9 @@ class OwnerRecords:
 	values: set[str] = field(default_factory=set)
 	tag: str = ""
 
+	def record_names(self) -> set[str]:
+		return set(self.names.values())
+
 	def secrets(self) -> set[str]:
 		"""Every string whose presence in a response would be a leak (unless the caller sent it)."""
 		found = {self.marker, self.tag, *self.values, *self.names.values()}
