@@ -108,6 +108,19 @@ doc_events["Kanban Board"] = {"validate": "simple_crm.security.read_paths.forget
 # Every value of the app's records fits its column: a real date, a finite number in range, a text that fits
 # (simple_crm.security.input.check_document; first, before anything reads the values)
 doc_events["*"] = {"before_validate": ["simple_crm.security.input.check_document"]}
+# Writes about a record that do not save it (attachments, tags, comments and likes, follows, merges) are
+# refused on records the user cannot see (see simple_crm.security.foreign_writes)
+for _doctype, _check in (
+	("File", "check_file"),
+	("Tag Link", "check_tag_link"),
+	("Comment", "check_comment"),
+	("Document Follow", "check_document_follow"),
+):
+	doc_events.setdefault(_doctype, {})["validate"] = f"simple_crm.security.foreign_writes.{_check}"
+for _doctype in _ROW_LEVEL_DOCTYPES:
+	doc_events.setdefault(_doctype, {})["before_rename"] = [
+		"simple_crm.security.foreign_writes.check_rename_target"
+	]
 
 # Row-level visibility: one condition per doctype, for lists and for single records alike
 permission_query_conditions = {
@@ -151,6 +164,11 @@ override_whitelisted_methods = {
 	# the CRM's records and every other doctype's rows as the user lists them
 	"frappe.utils.global_search.search": "simple_crm.security.read_paths.global_search",
 	"frappe.client.get_count": "simple_crm.permissions.get_count",
+	# likes check nothing, tags check too late (a 500): these check that the user may change the record
+	"frappe.desk.like.toggle_like": "simple_crm.security.foreign_writes.toggle_like",
+	"frappe.desk.doctype.tag.tag.add_tag": "simple_crm.security.foreign_writes.add_tag",
+	"frappe.desk.doctype.tag.tag.add_tags": "simple_crm.security.foreign_writes.add_tags",
+	"frappe.desk.doctype.tag.tag.remove_tag": "simple_crm.security.foreign_writes.remove_tag",
 	# these read or count records by name or with raw SQL, without the row-level rules (read_paths)
 	"frappe.desk.search.get_link_title": "simple_crm.security.read_paths.get_link_title",
 	"frappe.desk.listview.get_group_by_count": "simple_crm.security.read_paths.get_group_by_count",
