@@ -3,23 +3,38 @@ that keeps the lead's history and links everything back to it.
 
 All of it happens in one transaction behind a savepoint: if any step fails (a deal that does not
 validate, a permission missing), everything the conversion wrote is rolled back and the error is
-raised again, so a caller that catches it (a bulk job) finds the lead exactly as it was.
+raised again, so a caller that catches it (a bulk job) finds the lead exactly as it was. That includes
+the Desk's search bar: Frappe queues a record for global search in Redis the moment it is saved, outside
+the transaction, so the records written here are queued only once the transaction commits.
+
+A client or contact found by the duplicate check is reused only if the converting user can see it;
+otherwise `Simple CRM Settings.conversion_foreign_match` decides: refuse, naming the manager responsible
+for it, or create a new client and contact and leave the colleague's alone (a head of sales merges
+them later). Nothing is written into a record the user cannot see.
 """
+
+from contextlib import contextmanager
 
 import frappe
 from frappe import _
 from frappe.core.doctype.comment.comment import update_comment_in_doc
 from frappe.model.document import Document
-from frappe.utils import get_link_to_form, now_datetime
+from frappe.utils import get_fullname, get_link_to_form, now_datetime
+from frappe.utils.global_search import update_global_search
 
 from simple_crm import pipelines
 from simple_crm.calls import client_of_contact
-from simple_crm.duplicates import drop_converted_leads, lookup
+from simple_crm.duplicates import describe_records, drop_converted_leads, lookup
+from simple_crm.permissions import record_visible
 from simple_crm.timeline import text
 
 CLIENT_TYPES = ("Organisation", "Individual")
 CONVERTED = "Converted"
 SAVEPOINT = "simple_crm_convert_lead"
+
+# Simple CRM Settings.conversion_foreign_match
+REFUSE = "Refuse"
+CREATE_NEW = "Create New"
 
 
 class LeadConversionError(frappe.ValidationError):
@@ -28,6 +43,10 @@ class LeadConversionError(frappe.ValidationError):
 
 class LeadAlreadyConvertedError(LeadConversionError):
 	pass
+
+
+class ForeignMatchError(LeadConversionError):
+	"""The duplicate check found a client or contact the converting user cannot see."""
 
 
 def convert_lead(
@@ -48,12 +67,53 @@ def convert_lead(
 
 	frappe.db.savepoint(SAVEPOINT)
 	try:
-		result = _convert(lead, client_type, create_deal, deal_amount, existing_client, existing_contact)
+		with global_search_deferred():
+			result = _convert(lead, client_type, create_deal, deal_amount, existing_client, existing_contact)
 	except Exception:
 		frappe.db.rollback(save_point=SAVEPOINT)
 		raise
 	frappe.db.release_savepoint(SAVEPOINT)
+	index_after_commit(result)
 	return result
+
+
+@contextmanager
+def global_search_deferred():
+	"""Frappe pushes every saved record onto the global search queue in Redis at once, and a scheduled job
+	writes the queue into `__global_search`; a rolled-back savepoint cannot take the push back, and a failed
+	conversion left a client nobody has in the search bar. Within the conversion nothing is pushed (the
+	site's own `disable_global_search` switch, for this request only); `index_after_commit` pushes what
+	it wrote once it is committed."""
+	conf = frappe.local.conf
+	had_switch, previous = "disable_global_search" in conf, conf.get("disable_global_search")
+	conf.disable_global_search = True
+	try:
+		yield
+	finally:
+		if had_switch:
+			conf.disable_global_search = previous
+		else:
+			conf.pop("disable_global_search", None)
+
+
+def index_after_commit(result: frappe._dict) -> None:
+	records = [
+		(doctype, result[key])
+		for doctype, key in (
+			("CRM Lead", "lead"),
+			("CRM Client", "client"),
+			("Contact", "contact"),
+			("CRM Deal", "deal"),
+		)
+		if result.get(key)
+	]
+
+	def index():
+		for doctype, name in records:
+			if frappe.db.exists(doctype, name):
+				update_global_search(frappe.get_doc(doctype, name))
+
+	frappe.db.after_commit.add(index)
 
 
 def check_convertible(lead, client_type: str) -> None:
@@ -80,12 +140,7 @@ def check_convertible(lead, client_type: str) -> None:
 
 
 def _convert(lead, client_type, create_deal, deal_amount, existing_client, existing_contact) -> frappe._dict:
-	found_client, found_contact = find_existing(lead)
-	client_name = existing_client or found_client
-	contact_name = existing_contact or found_contact
-	if not client_name and contact_name:
-		client_name = client_of_contact(contact_name)
-
+	client_name, contact_name = choose_existing(lead, existing_client, existing_contact)
 	client = frappe.get_doc("CRM Client", client_name) if client_name else make_client(lead, client_type)
 	if contact_name:
 		contact = frappe.get_doc("Contact", contact_name)
@@ -116,6 +171,45 @@ def find_existing(lead) -> tuple[str | None, str | None]:
 		clients.pop() if len(clients) == 1 else None,
 		contacts.pop() if len(contacts) == 1 else None,
 	)
+
+
+def choose_existing(
+	lead, existing_client: str | None, existing_contact: str | None
+) -> tuple[str | None, str | None]:
+	"""The client and contact to reuse: those the caller chose (the endpoint has checked them), else those
+	the duplicate index finds, if the converting user can see them (see `usable_match`)."""
+	found_client, found_contact = find_existing(lead)
+	client_name = existing_client or usable_match("CRM Client", found_client)
+	contact_name = existing_contact or usable_match("Contact", found_contact)
+	if not client_name and contact_name:
+		client_name = usable_match("CRM Client", client_of_contact(contact_name))
+	return client_name, contact_name
+
+
+def foreign_match_policy() -> str:
+	return frappe.db.get_single_value("Simple CRM Settings", "conversion_foreign_match") or REFUSE
+
+
+def usable_match(doctype: str, name: str | None) -> str | None:
+	"""`name` if the converting user can see it; for a record they cannot see, None (a new one is created)
+	or a ForeignMatchError, as the settings say."""
+	if not name or record_visible(doctype, name):
+		return name
+	if foreign_match_policy() == CREATE_NEW:
+		return None
+	kind = _("A client") if doctype == "CRM Client" else _("A contact person")
+	responsible = describe_records([(doctype, name)])[(doctype, name)].responsible
+	if responsible:
+		message = _(
+			"{0} with the lead's phone or e-mail already exists and {1} is responsible for it: "
+			"ask them or your head of sales to convert this lead"
+		).format(kind, frappe.bold(get_fullname(responsible)))
+	else:
+		message = _(
+			"{0} with the lead's phone or e-mail already exists and is not one of the records you can see: "
+			"ask your head of sales to convert this lead"
+		).format(kind)
+	frappe.throw(message, ForeignMatchError, title=_("Another Manager's Client"))
 
 
 def make_client(lead, client_type: str):

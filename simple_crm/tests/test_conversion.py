@@ -1,8 +1,11 @@
 """Lead conversion (simple_crm.conversion and the simple_crm.api.lead.convert endpoint)."""
 
+import json
+
 import frappe
 from frappe.tests.utils import patch_hooks
 from frappe.utils import now_datetime
+from frappe.utils.global_search import sync_global_search
 
 from simple_crm.conversion import LeadAlreadyConvertedError, LeadConversionError, convert_lead
 from simple_crm.tests.factories import (
@@ -16,6 +19,7 @@ from simple_crm.tests.factories import (
 	unique_email,
 	unique_mobile,
 )
+from simple_crm.tests.sales_org import SalesOrgRestTestCase, email
 from simple_crm.tests.utils import CRMRestTestCase, CRMTestCase
 
 
@@ -42,6 +46,26 @@ def created_from(lead: str) -> dict[str, list[str]]:
 
 
 NOTHING = {"clients": [], "deals": [], "contacts": []}
+
+
+def search_queue() -> list[dict]:
+	"""What waits in Redis to be written into global search (Frappe's scheduled sync_global_search)."""
+	return [json.loads(item) for item in frappe.cache.lrange("global_search_queue", 0, -1)]
+
+
+def in_global_search(doctype: str, text: str) -> bool:
+	"""Whether a record of `doctype` titled or described with `text` is in the search bar's table or on
+	its way there."""
+	queued = any(
+		item["doctype"] == doctype and text in (item.get("title") or "") + (item.get("content") or "")
+		for item in search_queue()
+	)
+	sync_global_search()
+	stored = frappe.db.sql(
+		"select name from `__global_search` where doctype = %s and (title like %s or content like %s)",
+		(doctype, f"%{text}%", f"%{text}%"),
+	)
+	return queued or bool(stored)
 
 
 def forget_doc_events():
@@ -247,6 +271,16 @@ class TestConversion(CRMTestCase):
 		# the transaction goes on: the lead can be converted now
 		self.assertTrue(convert_lead(lead.name, deal_amount=5).deal)
 
+	def test_failed_conversion_leaves_nothing_in_global_search(self):
+		company = unique("ООО Призрак ")
+		lead = make_lead(company_name=company)
+		with self.assertRaises(frappe.NonNegativeError):
+			convert_lead(lead.name, deal_amount=-5)  # the client is inserted, then the deal fails
+		self.assertFalse(in_global_search("CRM Client", company))
+		# nor is a conversion that succeeds, until it is committed (see TestConversionSearch)
+		convert_lead(lead.name, deal_amount=5)
+		self.assertFalse(in_global_search("CRM Client", company))
+
 	def test_failure_after_the_deal_is_written_rolls_everything_back(self):
 		lead = make_lead()
 		before = frappe.db.get_value(
@@ -359,3 +393,150 @@ class TestConversionRest(CRMRestTestCase):
 		self.assertEqual(r.status_code, 200, r.text)
 		self.track_conversion(lead, r.data)
 		self.assertEqual((r.data["client"], r.data["deal"]), (client, None))
+
+
+class TestConversionSearch(CRMRestTestCase):
+	def test_converted_records_reach_global_search_once_committed(self):
+		company = unique("ООО Найдётся ")
+		lead = self.track("CRM Lead", make_lead(company_name=company).name)
+		frappe.db.commit()
+		r = self.rest_call("simple_crm.api.lead.convert", {"lead": lead})
+		self.assertEqual(r.status_code, 200, r.text)
+		for doctype, key in (("CRM Client", "client"), ("Contact", "contact"), ("CRM Deal", "deal")):
+			self.track(doctype, r.data[key])
+		# a converted lead is never deleted: undo the marks so that the clean-up may delete it
+		frappe.db.set_value(
+			"CRM Lead",
+			lead,
+			{"status": "New", "client": None, "contact": None, "deal": None, "converted_on": None},
+			update_modified=False,
+		)
+		frappe.db.commit()
+		queued = {(item["doctype"], item["name"]) for item in search_queue()}
+		self.assertIn(("CRM Client", r.data["client"]), queued)
+		self.assertIn(("CRM Deal", r.data["deal"]), queued)
+
+
+class TestConversionOfAnotherManagersClient(SalesOrgRestTestCase):
+	"""sales1 converts her lead whose e-mail or phone belongs to a client or contact of sales3 (team B)."""
+
+	def setUp(self):
+		super().setUp()
+		self.converted: list[str] = []
+		self.policy = frappe.db.get_single_value("Simple CRM Settings", "conversion_foreign_match")
+
+	def tearDown(self):
+		frappe.db.rollback()
+		frappe.db.set_single_value("Simple CRM Settings", "conversion_foreign_match", self.policy or "Refuse")
+		for lead in self.converted:
+			frappe.db.set_value(
+				"CRM Lead",
+				lead,
+				{"status": "New", "client": None, "contact": None, "deal": None, "converted_on": None},
+				update_modified=False,
+			)
+		frappe.db.commit()
+		super().tearDown()
+
+	def set_policy(self, policy: str):
+		frappe.db.set_single_value("Simple CRM Settings", "conversion_foreign_match", policy)
+		frappe.db.commit()
+
+	def foreign_client(self, **kwargs) -> str:
+		return self.track("CRM Client", make_client(responsible=email("sales3"), **kwargs).name)
+
+	def lead(self, **kwargs) -> str:
+		name = self.track("CRM Lead", make_lead(responsible=email("sales1"), **kwargs).name)
+		frappe.db.commit()
+		return name
+
+	def convert(self, lead: str, **kwargs):
+		r = self.rest_call("simple_crm.api.lead.convert", {"lead": lead, **kwargs}, user=email("sales1"))
+		if r.status_code == 200:
+			self.converted.append(lead)
+			for doctype, key in (("CRM Client", "client"), ("Contact", "contact"), ("CRM Deal", "deal")):
+				if r.data.get(key):
+					self.track(doctype, r.data[key])
+		frappe.db.rollback()
+		return r
+
+	def footprint(self, doctype: str, name: str) -> dict:
+		"""What a conversion writes into a record it reuses."""
+		frappe.db.rollback()
+		return {
+			"modified": frappe.db.get_value(doctype, name, "modified"),
+			"comments": frappe.db.count("Comment", {"reference_doctype": doctype, "reference_name": name}),
+			"links": frappe.db.count(
+				"Dynamic Link", {"parent": name} if doctype == "Contact" else {"link_name": name}
+			),
+			"deals": frappe.db.count("CRM Deal", {"client": name}) if doctype == "CRM Client" else 0,
+		}
+
+	def test_refused_with_the_responsible_managers_name(self):
+		self.set_policy("Refuse")
+		address = unique_email("shared")
+		client = self.foreign_client(email=address, client_type="Individual")
+		lead = self.lead(email=address)
+		frappe.db.commit()
+		before = self.footprint("CRM Client", client)
+		client_name = frappe.db.get_value("CRM Client", client, "client_name")
+
+		for create_deal in (0, 1):  # without a deal, nothing else stood in the way
+			r = self.convert(lead, create_deal=create_deal)
+			self.assertEqual(r.status_code, 417, r.text)
+			self.assertIn("ForeignMatchError", r.text)
+			message = r.error_text()
+			self.assertIn(frappe.utils.get_fullname(email("sales3")), message)
+			self.assertNotIn(client, message)
+			self.assertNotIn(client_name, message)
+			self.assertEqual(self.footprint("CRM Client", client), before)
+			self.assertEqual(created_from(lead), NOTHING)
+			self.assertEqual(frappe.db.get_value("CRM Lead", lead, ["status", "client"]), ("New", None))
+
+	def test_refused_for_another_managers_contact(self):
+		self.set_policy("Refuse")
+		phone = unique_mobile()
+		contact = self.track(
+			"Contact",
+			make_contact(self.foreign_client(), phone=phone, crm_responsible=email("sales3")).name,
+		)
+		lead = self.lead(phone=phone)
+		before = self.footprint("Contact", contact)
+
+		for create_deal in (0, 1):
+			r = self.convert(lead, create_deal=create_deal)
+			self.assertEqual(r.status_code, 417, r.text)
+			self.assertIn(frappe.utils.get_fullname(email("sales3")), r.error_text())
+			self.assertNotIn(contact, r.error_text())
+			self.assertEqual(self.footprint("Contact", contact), before)
+			self.assertEqual(created_from(lead), NOTHING)
+
+	def test_create_new_leaves_the_other_client_alone(self):
+		self.set_policy("Create New")
+		phone, address = unique_mobile(), unique_email("shared")
+		client = self.foreign_client(email=address, client_type="Individual")
+		contact = self.track("Contact", make_contact(client, phone=phone).name)
+		lead = self.lead(email=address, phone=phone)
+		before = (self.footprint("CRM Client", client), self.footprint("Contact", contact))
+
+		r = self.convert(lead)
+		self.assertEqual(r.status_code, 200, r.text)
+		self.assertNotEqual(r.data["client"], client)
+		self.assertNotEqual(r.data["contact"], contact)
+		self.assertEqual(
+			frappe.db.get_value("CRM Client", r.data["client"], ["source_lead", "responsible"]),
+			(lead, email("sales1")),
+		)
+		self.assertEqual((self.footprint("CRM Client", client), self.footprint("Contact", contact)), before)
+
+	def test_a_client_she_can_see_is_still_reused(self):
+		self.set_policy("Refuse")
+		address = unique_email("mine")
+		client = self.track(
+			"CRM Client",
+			make_client(responsible=email("sales1"), email=address, client_type="Individual").name,
+		)
+		lead = self.lead(email=address)
+		r = self.convert(lead)
+		self.assertEqual(r.status_code, 200, r.text)
+		self.assertEqual(r.data["client"], client)
