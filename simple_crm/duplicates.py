@@ -342,3 +342,14 @@ def _match_line(match) -> str:
 		)
 		return f"<li>{line} ({values})</li>"
 	return f"<li>{_(match.doctype)}: {get_link_to_form(match.doctype, match.name, escape_html(match.title))} ({values})</li>"
+
+
+def before_merge(doc, method=None, old: str | None = None, new: str | None = None, merge=False) -> None:
+	"""before_rename: Frappe's merge reads `_assign` of both records as JSON, and an empty string (left by
+	imports and by older versions of the assignment code) makes it fail with a 500. Empty means none."""
+	if not frappe.utils.sbool(merge):
+		return
+	table = frappe.qb.DocType(doc.doctype)
+	frappe.qb.update(table).set(table._assign, None).where(
+		table.name.isin([name for name in (old, new) if name]) & (table._assign == "")
+	).run()

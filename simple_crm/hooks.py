@@ -108,6 +108,9 @@ doc_events["Kanban Board"] = {"validate": "simple_crm.security.read_paths.forget
 # Every value of the app's records fits its column: a real date, a finite number in range, a text that fits
 # (simple_crm.security.input.check_document; first, before anything reads the values)
 doc_events["*"] = {"before_validate": ["simple_crm.security.input.check_document"]}
+# Every link of the app's records names a record that exists (Frappe skips the check for links with
+# fetch_from; see simple_crm.integrity.check_links_exist)
+doc_events["*"]["before_validate"].append("simple_crm.integrity.check_links_exist")
 # Writes about a record that do not save it (attachments, tags, comments and likes, follows, merges) are
 # refused on records the user cannot see (see simple_crm.security.foreign_writes)
 for _doctype, _check in (
@@ -119,7 +122,8 @@ for _doctype, _check in (
 	doc_events.setdefault(_doctype, {})["validate"] = f"simple_crm.security.foreign_writes.{_check}"
 for _doctype in _ROW_LEVEL_DOCTYPES:
 	doc_events.setdefault(_doctype, {})["before_rename"] = [
-		"simple_crm.security.foreign_writes.check_rename_target"
+		"simple_crm.security.foreign_writes.check_rename_target",
+		"simple_crm.duplicates.before_merge",
 	]
 
 # Row-level visibility: one condition per doctype, for lists and for single records alike

@@ -18,6 +18,8 @@ import frappe
 from frappe import _
 from frappe.utils import get_link_to_form
 
+APP_MODULE = "Simple CRM"
+
 SHOWN_PER_KIND = 5
 
 
@@ -138,3 +140,35 @@ def check_lead_can_be_deleted(doc, method=None) -> None:
 			ConvertedLeadDeletionError,
 			title=_("Converted Lead"),
 		)
+
+
+# --- links that name nothing ---------------------------------------------------------------------------
+
+
+def check_links_exist(doc, method=None) -> None:
+	"""Every Link and Dynamic Link of the app's records (and of their child rows) names a stored record.
+
+	Frappe checks links before `validate`, except one case: when the link feeds fields through
+	`fetch_from`, it reads those values with `frappe.db.get_value(..., as_dict=True)`, gets None for a name
+	that does not exist, and skips the check (`BaseDocument.get_invalid_links`, Frappe 15). So a lead with
+	source "No Such Source" (its channel is fetched from the source), a deal with a co-manager user or a
+	product that does not exist was saved. Runs for every doctype (doc_events "*", before_validate) and
+	returns at once for those of other modules."""
+	if doc.flags.ignore_links or doc.meta.module != APP_MODULE:
+		return
+	for row in [doc, *doc.get_all_children()]:
+		for df in row.meta.get_link_fields() + row.meta.get_dynamic_link_fields():
+			value = row.get(df.fieldname)
+			if not value or not row.meta.get_fields_to_fetch(df.fieldname):
+				continue  # Frappe has checked it
+			doctype = df.options if df.fieldtype == "Link" else row.get(df.options)
+			if doctype and not frappe.db.exists(doctype, value):
+				prefix = _("Row #{0}: ").format(row.idx) if row is not doc else ""
+				frappe.throw(
+					prefix
+					+ _("{0}: {1} {2} does not exist").format(
+						_(row.meta.get_label(df.fieldname)), _(doctype), frappe.bold(value)
+					),
+					frappe.LinkValidationError,
+					title=_("Not Found"),
+				)

@@ -114,7 +114,12 @@ class TestDuplicatePolicy(CRMTestCase):
 			client = make_client(phone=PHONE, source_lead=lead.name)
 			make_contact(client=client.name, phone=PHONE)
 			make_counterparty(client=client.name, phone=PHONE)
-			make_lead(phone=PHONE, client=client.name)
+			# a lead that became this client (only the conversion links a lead to a client)
+			lead_of_client = frappe.get_doc(
+				{"doctype": "CRM Lead", "lead_name": "Иван", "phone": PHONE, "client": client.name}
+			)
+			lead_of_client.flags.from_conversion = True
+			lead_of_client.insert()
 		# another client with that phone is a duplicate of all of them
 		with block(), self.assertRaises(DuplicateRecordError):
 			make_client(phone=PHONE)

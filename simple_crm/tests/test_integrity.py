@@ -1,4 +1,5 @@
-"""Deletion protection (simple_crm.integrity) and what Frappe's own link check already enforces."""
+"""Deletion protection (simple_crm.integrity) and what Frappe's own link check already enforces; links
+that name nothing, conversion marks set by hand, lost reasons that outlive a reopen, merges."""
 
 import frappe
 from frappe.model.delete_doc import check_if_doc_is_dynamically_linked, check_if_doc_is_linked
@@ -13,8 +14,10 @@ from simple_crm.tests.factories import (
 	make_deal,
 	make_lead,
 	make_order,
+	make_product,
 	make_task,
 	make_user,
+	unique,
 )
 from simple_crm.tests.utils import CRMRestTestCase, CRMTestCase
 
@@ -161,3 +164,143 @@ class TestIntegrityRest(CRMRestTestCase):
 		self.assertEqual(r.status_code, 202, r.text)
 		frappe.db.rollback()
 		self.assertFalse(frappe.db.exists("CRM Client", client))
+
+
+class TestLinksThatNameNothing(CRMRestTestCase):
+	"""Frappe does not check a link that feeds fields through fetch_from (simple_crm.integrity)."""
+
+	def assert_not_found(self, doctype: str, values: dict, label: str, missing: str):
+		count = frappe.db.count(doctype)
+		r = self.rest_insert(doctype, values)
+		self.assertEqual(r.status_code, 417, r.text)
+		self.assertIn("LinkValidationError", r.text)
+		self.assertIn(label, r.error_text())
+		self.assertIn(missing, r.error_text())
+		frappe.db.rollback()
+		self.assertEqual(frappe.db.count(doctype), count)
+
+	def test_lead_source(self):
+		self.assert_not_found(
+			"CRM Lead", {"lead_name": "Иван", "source": "No Such Source"}, "Source", "No Such Source"
+		)
+
+	def test_deal_co_manager_and_product(self):
+		client = self.track("CRM Client", make_client().name)
+		frappe.db.commit()
+		nobody = "nobody.at.all@example.com"
+		self.assert_not_found(
+			"CRM Deal", {"client": client, "co_managers": [{"user": nobody}]}, "Row #1", nobody
+		)
+		self.assert_not_found(
+			"CRM Deal",
+			{"client": client, "items": [{"product": "NO-SUCH-PRODUCT", "qty": 1}]},
+			"Product",
+			"NO-SUCH-PRODUCT",
+		)
+
+	def test_existing_links_still_fetch(self):
+		client = self.track("CRM Client", make_client().name)
+		product = self.track("CRM Product", make_product(standard_rate=250).name)
+		frappe.db.commit()
+		r = self.rest_insert("CRM Deal", {"client": client, "items": [{"product": product, "qty": 2}]})
+		self.assertEqual(r.status_code, 200, r.text)
+		self.assertEqual((r.data["items"][0]["rate"], r.data["amount"]), (250, 500))
+
+
+class TestConversionMarks(CRMRestTestCase):
+	"""Only the conversion makes a lead Converted: a lead marked by hand could never be deleted."""
+
+	def test_lead_cannot_be_created_converted(self):
+		client = self.track("CRM Client", make_client().name)
+		frappe.db.commit()
+		count = frappe.db.count("CRM Lead")
+		for values in (
+			{"status": "Converted"},
+			{"status": "Converted", "client": client},
+			{"client": client},
+			{"converted_on": "2026-01-15 10:00:00"},
+		):
+			r = self.rest_insert("CRM Lead", {"lead_name": "Иван", **values})
+			self.assertEqual(r.status_code, 417, r.text)
+			self.assertIn("ConversionMarksError", r.text)
+		frappe.db.rollback()
+		self.assertEqual(frappe.db.count("CRM Lead"), count)
+
+	def test_marks_cannot_be_set_on_a_lead(self):
+		client = self.track("CRM Client", make_client().name)
+		lead = self.track("CRM Lead", make_lead().name)
+		frappe.db.commit()
+		for values in ({"client": client}, {"converted_on": "2026-01-15 10:00:00"}):
+			r = self.rest_update("CRM Lead", lead, values)
+			self.assertEqual(r.status_code, 417, r.text)
+		frappe.db.rollback()
+		self.assertEqual(
+			frappe.db.get_value("CRM Lead", lead, ["status", "client", "converted_on"]), ("New", None, None)
+		)
+		r = self.rest_delete("CRM Lead", lead)
+		self.assertEqual(r.status_code, 202, r.text)
+
+
+class TestConversionMarksImport(CRMTestCase):
+	def tearDown(self):
+		frappe.flags.in_import = False
+		super().tearDown()
+
+	def test_data_import_brings_converted_leads_with_their_client(self):
+		client = make_client().name
+		frappe.flags.in_import = True
+		lead = make_lead(status="Converted", client=client)
+		self.assertTrue(lead.converted_on)
+		with self.assertRaisesRegex(frappe.ValidationError, "converting the lead"):
+			make_lead(status="Converted")
+
+
+class TestLostReasonAfterReopen(CRMTestCase):
+	def test_deal_reopened_and_won(self):
+		deal = make_deal(make_client().name, amount=1000)
+		deal.update({"stage": "Lost", "lost_reason": "Price Too High", "lost_comment": "дорого"})
+		deal.save(ignore_version=False)  # tests skip versions unless asked
+		deal.stage = "Qualification"  # Reopen
+		deal.save(ignore_version=False)
+		self.assertEqual((deal.lost_reason, deal.lost_comment), (None, None))
+		deal.stage = "Won"
+		deal.save(ignore_version=False)
+		self.assertEqual(
+			frappe.db.get_value("CRM Deal", deal.name, ["stage_type", "lost_reason", "lost_comment"]),
+			("Won", None, None),
+		)
+		# the history keeps it
+		versions = frappe.get_all(
+			"Version", filters={"ref_doctype": "CRM Deal", "docname": deal.name}, pluck="data"
+		)
+		self.assertTrue(any("Price Too High" in data for data in versions), versions)
+
+	def test_reason_entered_before_losing_stays(self):
+		deal = make_deal(make_client().name)
+		deal.lost_reason = "No Budget"
+		deal.save()
+		self.assertEqual(deal.lost_reason, "No Budget")
+
+	def test_lead_reopened(self):
+		lead = make_lead()
+		lead.update({"status": "Disqualified", "lost_reason": "Spam", "lost_comment": "робот"})
+		lead.save()
+		lead.status = "In Progress"  # Reopen
+		lead.save()
+		self.assertEqual(
+			frappe.db.get_value("CRM Lead", lead.name, ["lost_reason", "lost_comment"]), (None, None)
+		)
+
+
+class TestMergeWithEmptyAssignments(CRMRestTestCase):
+	def test_merge_when_assign_is_an_empty_string(self):
+		source = self.track("CRM Client", make_client(client_name=unique("ООО Слияние ")).name)
+		target = self.track("CRM Client", make_client().name)
+		frappe.db.set_value("CRM Client", source, "_assign", "", update_modified=False)
+		frappe.db.commit()
+		r = self.rest_call(
+			"simple_crm.api.duplicates.merge", {"doctype": "CRM Client", "source": source, "target": target}
+		)
+		self.assertEqual(r.status_code, 200, r.text)
+		frappe.db.rollback()
+		self.assertFalse(frappe.db.exists("CRM Client", source))

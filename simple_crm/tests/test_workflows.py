@@ -109,6 +109,8 @@ class WorkflowRestTestCase(SalesOrgRestTestCase):
 			values = {"status": state}
 		else:
 			values = {"stage": state, "stage_type": pipelines.get_stage("Sales", state).stage_type}
+			# the reason a move to Lost needs (a won or reopened deal drops it)
+			values["lost_reason"] = DEAL_REASON
 		frappe.db.set_value(doctype, name, values, update_modified=False)
 		frappe.db.commit()
 

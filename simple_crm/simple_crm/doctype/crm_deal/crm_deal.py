@@ -104,6 +104,7 @@ class CRMDeal(Document):
 		self.validate_masters()
 		self.set_title()
 		self.apply_outcome()
+		self.clear_lost_reason()
 
 	def validate_workflow(self):
 		"""Frappe's workflow check, adapted to pipelines: a new deal starts in its own pipeline's first
@@ -300,6 +301,15 @@ class CRMDeal(Document):
 		if self.stage_changed and (self.previous is not None or not self.won_on):
 			self.won_on = today()
 		self.lost_on = self.lost_at_stage = None
+
+	def clear_lost_reason(self):
+		"""A deal that is won, or leaves a lost stage (reopened), no longer carries why it was lost; the
+		version log keeps the history. A reason entered on an open deal before it is lost stays."""
+		if self.stage_type == pipelines.LOST:
+			return
+		left_lost = self.previous is not None and self.previous.stage_type == pipelines.LOST
+		if left_lost or self.stage_type == pipelines.WON:
+			self.lost_reason = self.lost_comment = None
 
 	def apply_lost(self):
 		if not self.lost_reason:

@@ -290,7 +290,7 @@ class TestCRMDeal(CRMTestCase):
 		self.assertIsNone(deal.lost_at_stage)
 		self.assertIsNone(deal.won_on)
 		self.assertEqual(deal.stage_type, "Open")
-		self.assertEqual(deal.lost_reason, DEAL_REASON)  # what the manager wrote is kept
+		self.assertIsNone(deal.lost_reason)  # a reopened deal is not lost: the version log keeps why it was
 
 		self.move(deal, "Won", amount=100)
 		self.move(deal, "Negotiation")

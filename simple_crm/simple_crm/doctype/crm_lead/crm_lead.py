@@ -18,13 +18,19 @@ from simple_crm.validation import normalize_email_field, normalize_phone_field
 # statuses that close a lead without a sale; each needs a lost reason
 LOST_STATUSES = ("Lost", "Disqualified")
 CONVERTED = "Converted"
+# what the conversion fills in on the lead, besides the status
+CONVERSION_MARKS = ("client", "contact", "deal", "converted_on")
 
 
 class LeadConvertedError(frappe.ValidationError):
 	pass
 
 
-__all__ = ["CRMLead", "LeadConvertedError", "LostReasonRequiredError"]
+class ConversionMarksError(frappe.ValidationError):
+	"""Status Converted, client, contact, deal or converted-on set otherwise than by the conversion."""
+
+
+__all__ = ["CRMLead", "ConversionMarksError", "LeadConvertedError", "LostReasonRequiredError"]
 
 
 class CRMLead(Document):
@@ -74,16 +80,20 @@ class CRMLead(Document):
 		self.normalize_contact_details()
 		self.validate_masters()
 		self.validate_lost_reason()
+		self.clear_lost_reason()
 		self.set_first_response()
 		check_duplicates(self)
 
 	def validate_workflow(self):
 		"""A new lead may start outside the workflow's first state when a head of sales, an administrator
-		or Data Import creates it (see simple_crm.workflows); moves of a saved lead are Frappe's to check."""
+		or Data Import creates it (see simple_crm.workflows); moves of a saved lead are Frappe's to check.
+		Then, whatever the workflow allows (and with no workflow at all), only the conversion makes a lead
+		Converted; checked after the workflow so that a refused move is told as such first."""
 		if self.is_new() and get_workflow_name(self.doctype):
 			workflows.validate_new_lead_status(self)
-			return
-		super().validate_workflow()
+		else:
+			super().validate_workflow()
+		self.validate_conversion_marks()
 
 	def on_update(self):
 		sync_contact_points(self)
@@ -117,6 +127,38 @@ class CRMLead(Document):
 				),
 				LeadConvertedError,
 				title=_("Converted Lead"),
+			)
+
+	def validate_conversion_marks(self):
+		"""Only the conversion (flags.from_conversion) sets a lead Converted and fills in what it became: a
+		lead marked so by hand over REST would point at a client it never became, and could never be
+		deleted (simple_crm.integrity keeps converted leads as history).
+
+		One exception: Data Import may bring in historic leads as Converted when the row names the client
+		the lead became (contact and deal optional). The client link is what makes such a lead history and
+		not a half-converted one; its conversion time defaults to when it was received."""
+		if self.flags.from_conversion:
+			return
+		before = None if self.is_new() else self.get_doc_before_save()
+		if before and before.status == CONVERTED:
+			return  # read-only, see validate_converted_is_read_only
+		if before is None and self.status == CONVERTED and frappe.flags.in_import and self.client:
+			self.converted_on = self.converted_on or self.received_on or now_datetime()
+			return
+		marked = [
+			fieldname
+			for fieldname in CONVERSION_MARKS
+			if self.get(fieldname) and (before is None or self.has_value_changed(fieldname))
+		]
+		if self.status == CONVERTED:
+			marked.insert(0, "status")
+		if marked:
+			frappe.throw(
+				_("{0} can only be set by converting the lead (the Convert button)").format(
+					", ".join(frappe.bold(_(self.meta.get_label(f))) for f in marked)
+				),
+				ConversionMarksError,
+				title=_("Convert the Lead"),
 			)
 
 	def changed_fields(self) -> list[str]:
@@ -157,3 +199,12 @@ class CRMLead(Document):
 				LostReasonRequiredError,
 				title=_("Lost Reason Required"),
 			)
+
+	def clear_lost_reason(self):
+		"""A lead that leaves a lost status (reopened) or is converted no longer carries why it was lost;
+		the version log keeps the history."""
+		if self.status in LOST_STATUSES:
+			return
+		before = None if self.is_new() else self.get_doc_before_save()
+		if (before and before.status in LOST_STATUSES) or self.status == CONVERTED:
+			self.lost_reason = self.lost_comment = None
