@@ -79,8 +79,10 @@ def _pointer_changed(doc, *fieldnames: str) -> bool:
 
 def check_file(doc, method=None) -> None:
 	"""File (validate): attached only to records the uploader can see. Frappe's own code attaching files
-	for a record it is working on (flags.ignore_permissions) is left alone."""
-	if doc.flags.ignore_permissions or not _acting_user():
+	for a record it is working on (flags.ignore_permissions) is left alone; a guest's upload (allowed by
+	the System Settings, and saved with ignore_permissions) is not."""
+	user = _acting_user()
+	if not user or (doc.flags.ignore_permissions and user != "Guest"):
 		return
 	if _pointer_changed(doc, "attached_to_doctype", "attached_to_name"):
 		refuse_unless_visible(doc.attached_to_doctype, doc.attached_to_name)

@@ -333,3 +333,35 @@ class TestRenameAndMerge(ForeignRecordsTestCase):
 			name = factories.make_contact(self.mine["CRM Client"]).name
 		frappe.db.commit()
 		return self.track(doctype, name)
+
+
+class TestGuestUpload(ForeignRecordsTestCase):
+	def setUp(self):
+		super().setUp()
+		self.allowed = frappe.db.get_single_value("System Settings", "allow_guests_to_upload_files")
+		frappe.db.set_single_value("System Settings", "allow_guests_to_upload_files", 1)
+		frappe.db.commit()
+
+	def tearDown(self):
+		frappe.db.set_single_value("System Settings", "allow_guests_to_upload_files", self.allowed or 0)
+		frappe.db.commit()
+		super().tearDown()
+
+	def test_guest_upload_onto_a_crm_record(self):
+		from simple_crm.tests.utils import RestResponse
+
+		name = self.foreign["CRM Lead"]
+		before = self.snapshot("CRM Lead", name)
+		data = {
+			"file": (io.BytesIO(b"%PDF-1.4"), f"{frappe.generate_hash(length=6)}.pdf"),
+			"doctype": "CRM Lead",
+			"docname": name,
+		}
+		r = RestResponse(
+			make_request(
+				target=self.client.post,
+				args=("/api/method/upload_file",),
+				kwargs={"data": data, "content_type": "multipart/form-data"},
+			)
+		)
+		self.assert_refused(r, "CRM Lead", name, before)
