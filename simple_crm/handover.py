@@ -13,7 +13,7 @@ from frappe import _
 from frappe.utils import get_fullname, now_datetime
 
 from simple_crm.constants import OPEN_LEAD_STATUSES, OPEN_TASK_STATUSES
-from simple_crm.permissions import FULL_ACCESS_ROLES, HEAD_OF_SALES, SALES_MANAGER, team_users
+from simple_crm.permissions import FULL_ACCESS_ROLES, HEAD_OF_SALES, SALES_MANAGER, assignments, team_users
 
 
 class HandOverError(frappe.ValidationError):
@@ -189,16 +189,18 @@ def reassign_todos(from_user: str, to_user: str) -> list[str]:
 			},
 		)
 		if not already:
-			assign(
-				{
-					"doctype": todo.reference_type,
-					"name": todo.reference_name,
-					"assign_to": [to_user],
-					"description": todo.description,
-					"priority": todo.priority,
-					"date": todo.date,
-				},
-				ignore_permissions=True,
-			)
+			# the assignment was made by someone entitled to; it passes to the successor as it stands
+			with assignments.handing_over():
+				assign(
+					{
+						"doctype": todo.reference_type,
+						"name": todo.reference_name,
+						"assign_to": [to_user],
+						"description": todo.description,
+						"priority": todo.priority,
+						"date": todo.date,
+					},
+					ignore_permissions=True,
+				)
 		moved.append(f"{todo.reference_type} {todo.reference_name}")
 	return moved

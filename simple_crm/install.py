@@ -101,6 +101,9 @@ def seed_settings():
 	if not settings.duplicate_policy:
 		settings.duplicate_policy = "Warn"
 		changed = True
+	if not settings.get("conversion_foreign_match"):
+		settings.conversion_foreign_match = "Refuse"
+		changed = True
 	if not settings.default_currency and frappe.db.exists("Currency", "RUB"):
 		settings.default_currency = "RUB"
 		changed = True

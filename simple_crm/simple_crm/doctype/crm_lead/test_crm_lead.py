@@ -177,6 +177,7 @@ class TestLeadRest(CRMRestTestCase):
 		self.assertEqual(r.data["phone_normalized"], "+79123456789")
 		self.assertEqual(r.data["email"], "rest@example.com")
 
+		frappe.db.rollback()  # a fresh snapshot: the request committed in its own connection
 		before = frappe.db.count("CRM Lead")
 		r = self.rest_insert("CRM Lead", {"lead_name": "REST Lead", "phone": "garbage"})
 		self.assertEqual(r.status_code, 417, r.text)
