@@ -111,20 +111,22 @@ def keep_visible(rows: list[dict]) -> list[dict]:
 
 @frappe.whitelist()
 def get_count(doctype: str, filters=None, debug=False, cache=False) -> int:
-	"""`frappe.client.get_count` that respects permissions for the CRM's records.
+	"""`frappe.client.get_count` that counts only what the user may list.
 
 	Frappe v15 answers it with `frappe.db.count`, without any permission check, so anyone could count a
-	colleague's deals matching any filter (and so learn what they contain). For the row-level doctypes and
-	their child tables the count goes through `frappe.get_list`; other doctypes keep Frappe's behaviour."""
-	from frappe.client import get_count as frappe_get_count
+	colleague's deals matching any filter (and so learn what they contain), or any other doctype's rows
+	(assignments, files, notifications of others). The count goes through `frappe.get_list` for every
+	doctype: row-level rules, role permissions and Frappe's own conditions apply, and a doctype the user
+	may not list answers 403. Child tables of the row-level doctypes are counted under their parent."""
 	from frappe.client import get_safe_filters
 
+	filters = get_safe_filters(filters)
+	if frappe.session.user == "Administrator":
+		return frappe.db.count(doctype, filters, cache=cache)
 	parents = [] if doctype in ROW_LEVEL_DOCTYPES else parents_of(doctype)
-	if doctype not in ROW_LEVEL_DOCTYPES and not parents:
-		return frappe_get_count(doctype, filters, debug, cache)
 	rows = frappe.get_list(
 		doctype,
-		filters=get_safe_filters(filters),
+		filters=filters,
 		fields=["count(*) as total"],
 		parent_doctype=parents[0] if parents else None,
 		as_list=True,

@@ -170,3 +170,29 @@ class TestAssignments(SalesOrgRestTestCase):
 
 	def test_the_assignment_index_exists(self):
 		self.assertTrue(frappe.db.has_index("tabToDo", "crm_assignment_index"))
+
+	def test_others_assignments_are_not_counted(self):
+		"""frappe.client.get_count counted every row of any doctype; it counts what the user may list."""
+		r = self.rest_call(
+			"frappe.desk.form.assign_to.add",
+			{
+				"doctype": "CRM Deal",
+				"name": self.theirs["CRM Deal"],
+				"assign_to": json.dumps([email("sales3")]),
+			},
+			user=email("head_b"),
+		)
+		self.assertEqual(r.status_code, 200, r.text[:300])
+		for filters in ({"allocated_to": email("sales3")}, {"reference_name": self.theirs["CRM Deal"]}):
+			with self.subTest(filters=filters):
+				r = self.rest_call(
+					"frappe.client.get_count", {"doctype": "ToDo", "filters": filters}, user=email("sales1")
+				)
+				self.assertEqual(r.status_code, 200, r.text[:300])
+				self.assertEqual(r.data, 0)
+		r = self.rest_call(
+			"frappe.client.get_count",
+			{"doctype": "ToDo", "filters": {"allocated_to": email("sales3")}},
+			user=email("sales3"),
+		)
+		self.assertEqual(r.data, 1)
