@@ -1,3 +1,8 @@
+# names starting with "_" are not read as hooks
+from simple_crm.constants import ROW_LEVEL_CHILD_DOCTYPES as _ROW_LEVEL_CHILD_DOCTYPES
+from simple_crm.constants import ROW_LEVEL_DOCTYPES as _ROW_LEVEL_DOCTYPES
+from simple_crm.constants import TIMELINE_DOCTYPES as _TIMELINE_DOCTYPES
+
 app_name = "simple_crm"
 app_title = "Simple CRM"
 app_publisher = "simple_crm developers"
@@ -9,10 +14,19 @@ export_python_type_annotations = True
 
 # Installation
 # ------------
+# list queries take no sub-queries or functions beyond the Desk's aggregates (simple_crm.security.query_guard)
+before_request = [
+	"simple_crm.security.query_guard.before_request",
+	# a request body Frappe would fail on with a 500 is refused with a message (simple_crm.security.input)
+	"simple_crm.security.input.check_request",
+	# Frappe asks the has_permission hooks of a child doctype too (simple_crm.security.side_doors)
+	"simple_crm.security.side_doors.before_request",
+]
+before_job = ["simple_crm.security.query_guard.before_job", "simple_crm.security.side_doors.before_job"]
 after_install = "simple_crm.install.after_install"
 after_migrate = "simple_crm.install.after_migrate"
-# a request body Frappe would fail on with a 500 is refused with a message (simple_crm.security.input)
-before_request = ["simple_crm.security.input.check_request"]
+# the tests' sales organisation (users with their roles) is made once per run
+before_tests = "simple_crm.tests.sales_org.before_tests"
 
 WORKFLOW_STATES = [
 	"New",
@@ -58,36 +72,40 @@ fixtures = [
 # migrate, and administrators edit these workflows in the Desk. install.seed_workflows creates them once
 # from simple_crm/setup/workflows.json.
 
-# The doctypes with row-level visibility (the same list as simple_crm.permissions.ROW_LEVEL_DOCTYPES;
-# hooks.py imports no app code)
-_ROW_LEVEL_DOCTYPES = (
-	"CRM Lead",
-	"CRM Deal",
-	"CRM Client",
-	"CRM Counterparty",
-	"CRM Order",
-	"CRM Task",
-	"CRM Call",
-	"Contact",
-)
 doc_events = {
 	"Workflow": {"on_update": "simple_crm.workflows.on_workflow_update"},
 	"Contact": {
-		"validate": ["simple_crm.contact_events.validate", "simple_crm.permissions.check_links_visible"],
+		"validate": [
+			"simple_crm.contact_events.validate",
+			"simple_crm.permissions.records.check_links_visible",
+		],
 		"on_update": "simple_crm.contact_events.on_update",
 		"on_trash": "simple_crm.contact_events.on_trash",
 		"after_rename": "simple_crm.contact_events.after_rename",
 		"before_test_insert": "simple_crm.contact_events.before_test_insert",
 	},
-	# assigning an unassigned lead (Assignment Rule, Assign To) makes the assignee responsible
-	"ToDo": {"after_insert": "simple_crm.distribution.on_todo_insert"},
-	# a record may link only to records its author can see (see simple_crm.permissions); Contact above
-	**{
-		doctype: {"validate": "simple_crm.permissions.check_links_visible"}
-		for doctype in _ROW_LEVEL_DOCTYPES
-		if doctype != "Contact"
+	"ToDo": {
+		# an assignment grants access: only those who may hand the record out make one
+		"validate": "simple_crm.permissions.assignments.check_assignment",
+		# assigning an unassigned lead (Assignment Rule, Assign To) makes the assignee responsible
+		"after_insert": "simple_crm.distribution.on_todo_insert",
 	},
 }
+for _doctype in _ROW_LEVEL_DOCTYPES:
+	_events = doc_events.setdefault(_doctype, {})
+	# a record may link only to records its author can see (Contact: in its list above)
+	if _doctype != "Contact":
+		_events["validate"] = "simple_crm.permissions.records.check_links_visible"
+	# an Assignment Rule (Frappe's on_update hook, run after these) may hand the record out within its save
+	_events["on_update"] = [
+		*(
+			[_events["on_update"]]
+			if isinstance(_events.get("on_update"), str)
+			else _events.get("on_update", [])
+		),
+		"simple_crm.permissions.assignments.record_save_started",
+	]
+	_events["on_change"] = "simple_crm.permissions.assignments.record_save_finished"
 
 # the doctypes of simple_crm.security.read_paths.REFERENCE_FIELDS: their rows describe another record
 _REFERENCE_DOCTYPES = (
@@ -120,6 +138,9 @@ for _doctype, _check in (
 	("Document Follow", "check_document_follow"),
 ):
 	doc_events.setdefault(_doctype, {})["validate"] = f"simple_crm.security.foreign_writes.{_check}"
+# discussions (Frappe saves them with ignore_permissions) only about records the user can see (side_doors)
+doc_events["Discussion Topic"] = {"validate": "simple_crm.security.side_doors.check_discussion_topic"}
+doc_events["Discussion Reply"] = {"validate": "simple_crm.security.side_doors.check_discussion_reply"}
 for _doctype in _ROW_LEVEL_DOCTYPES:
 	doc_events.setdefault(_doctype, {})["before_rename"] = [
 		"simple_crm.security.foreign_writes.check_rename_target",
@@ -128,51 +149,35 @@ for _doctype in _ROW_LEVEL_DOCTYPES:
 
 # Row-level visibility: one condition per doctype, for lists and for single records alike
 permission_query_conditions = {
-	"CRM Lead": "simple_crm.permissions.lead_query",
-	"CRM Deal": "simple_crm.permissions.deal_query",
-	"CRM Client": "simple_crm.permissions.client_query",
-	"CRM Counterparty": "simple_crm.permissions.counterparty_query",
-	"CRM Order": "simple_crm.permissions.order_query",
-	"CRM Task": "simple_crm.permissions.task_query",
-	"CRM Call": "simple_crm.permissions.call_query",
-	"Contact": "simple_crm.permissions.contact_query",
-	"Workflow": "simple_crm.permissions.configuration_query",
-	"Assignment Rule": "simple_crm.permissions.configuration_query",
-	# child tables follow their parent (see permissions.child_condition)
+	# the row-level doctypes, and their child tables following their parent (see permissions.rules)
 	**{
-		child: "simple_crm.permissions.child_query"
-		for child in (
-			"CRM Deal Item",
-			"CRM Deal Manager",
-			"CRM Deal Contact",
-			"CRM Deal Competitor",
-			"CRM Important Date",
-			"CRM Counterparty Bank Account",
-			"CRM Task Checklist Item",
-			"Contact Email",
-			"Contact Phone",
-			"Dynamic Link",
-		)
+		doctype: "simple_crm.permissions.rules.query_conditions"
+		for doctype in (*_ROW_LEVEL_DOCTYPES, *_ROW_LEVEL_CHILD_DOCTYPES)
 	},
+	"Workflow": "simple_crm.permissions.configuration.configuration_query",
+	"Assignment Rule": "simple_crm.permissions.configuration.configuration_query",
 	# Frappe's rows about a record (attachments, workflow actions, assignments, comments, versions, tags,
 	# follows) follow that record (see simple_crm.security.read_paths)
 	**{doctype: "simple_crm.security.read_paths.reference_query" for doctype in _REFERENCE_DOCTYPES},
 }
 
 # Link search of these doctypes goes through the same conditions (see permissions.search_visible)
-standard_queries = {doctype: "simple_crm.permissions.search_visible" for doctype in _ROW_LEVEL_DOCTYPES}
+standard_queries = {
+	doctype: "simple_crm.permissions.search.search_visible" for doctype in _ROW_LEVEL_DOCTYPES
+}
 
 # Frappe's global search checks the doctype only, and frappe.client.get_count nothing at all: these
 # replacements apply the same row-level conditions
 override_whitelisted_methods = {
 	# the CRM's records and every other doctype's rows as the user lists them
-	"frappe.utils.global_search.search": "simple_crm.security.read_paths.global_search",
-	"frappe.client.get_count": "simple_crm.permissions.get_count",
+	"frappe.utils.global_search.search": "simple_crm.permissions.search.global_search",
+	"frappe.client.get_count": "simple_crm.permissions.search.get_count",
 	# likes check nothing, tags check too late (a 500): these check that the user may change the record
 	"frappe.desk.like.toggle_like": "simple_crm.security.foreign_writes.toggle_like",
 	"frappe.desk.doctype.tag.tag.add_tag": "simple_crm.security.foreign_writes.add_tag",
 	"frappe.desk.doctype.tag.tag.add_tags": "simple_crm.security.foreign_writes.add_tags",
 	"frappe.desk.doctype.tag.tag.remove_tag": "simple_crm.security.foreign_writes.remove_tag",
+	"frappe.desk.doctype.dashboard_chart.dashboard_chart.get": "simple_crm.security.query_guard.dashboard_chart",
 	# these read or count records by name or with raw SQL, without the row-level rules (read_paths)
 	"frappe.desk.search.get_link_title": "simple_crm.security.read_paths.get_link_title",
 	"frappe.desk.listview.get_group_by_count": "simple_crm.security.read_paths.get_group_by_count",
@@ -183,6 +188,15 @@ override_whitelisted_methods = {
 		"simple_crm.security.read_paths.update_order_for_single_card"
 	),
 	"frappe.desk.doctype.kanban_board.kanban_board.add_card": "simple_crm.security.read_paths.add_card",
+	# these look records up without the row-level rules, or name what the user cannot see (side_doors)
+	"frappe.client.get": "simple_crm.security.side_doors.get",
+	"frappe.core.doctype.sms_settings.sms_settings.get_contact_number": (
+		"simple_crm.security.side_doors.get_contact_number"
+	),
+	"frappe.desk.doctype.tag.tag.get_tags": "simple_crm.security.side_doors.get_tags",
+	"frappe.utils.file_manager.add_attachments": "simple_crm.security.side_doors.add_attachments",
+	"frappe.core.api.file.unzip_file": "simple_crm.security.side_doors.unzip_file",
+	"frappe.desk.form.document_follow.unfollow_document": "simple_crm.security.side_doors.unfollow_document",
 }
 
 # what the Desk's search bar finds (Global Search Settings; see install.add_to_global_search)
@@ -199,11 +213,14 @@ GLOBAL_SEARCH_DOCTYPES = (
 global_search_doctypes = {"Default": [{"doctype": doctype} for doctype in GLOBAL_SEARCH_DOCTYPES]}
 
 has_permission = {
-	**{doctype: "simple_crm.permissions.has_permission" for doctype in _ROW_LEVEL_DOCTYPES},
+	**{doctype: "simple_crm.permissions.records.has_permission" for doctype in _ROW_LEVEL_DOCTYPES},
 	# a CRM administrator configures the CRM's own workflows and assignment rules only
-	"Workflow": "simple_crm.permissions.configuration_permission",
-	"Assignment Rule": "simple_crm.permissions.configuration_permission",
+	"Workflow": "simple_crm.permissions.configuration.configuration_permission",
+	"Assignment Rule": "simple_crm.permissions.configuration.configuration_permission",
 	**{doctype: "simple_crm.security.read_paths.reference_permission" for doctype in _REFERENCE_DOCTYPES},
+	# a row of a child table follows its parent record; a notification is its recipient's (side_doors)
+	**{doctype: "simple_crm.security.side_doors.child_permission" for doctype in _ROW_LEVEL_CHILD_DOCTYPES},
+	"Notification Log": "simple_crm.security.side_doors.notification_permission",
 }
 
 # Desk assets (plain files, no build step needed)
@@ -218,6 +235,5 @@ ignore_links_on_delete = ["CRM Contact Point"]
 
 # Calls and tasks on the timelines of the records they concern (read live, see simple_crm/timeline.py)
 additional_timeline_content = {
-	doctype: ["simple_crm.timeline.get_timeline_content"]
-	for doctype in ("CRM Lead", "CRM Client", "CRM Counterparty", "CRM Deal", "Contact", "CRM Call")
+	doctype: ["simple_crm.timeline.get_timeline_content"] for doctype in _TIMELINE_DOCTYPES
 }

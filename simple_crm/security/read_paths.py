@@ -299,34 +299,6 @@ def forget_card_order(doc, method=None) -> None:
 
 
 @frappe.whitelist()
-def global_search(text: str, start: int = 0, limit: int = 20, doctype: str = ""):
-	"""`simple_crm.permissions.global_search` (the CRM's records under the row-level rules), with the rows
-	of every other doctype kept only when the user lists them too (a ToDo or a Note of a colleague, whose
-	description names a record, is in Frappe's index for everyone who may read ToDos)."""
-	from simple_crm.permissions import global_search as crm_global_search
-
-	return keep_listed(crm_global_search(text, start=start, limit=limit, doctype=doctype))
-
-
-def keep_listed(rows: list[dict]) -> list[dict]:
-	"""The rows (each with `doctype` and `name`) that `frappe.get_list` gives the session user."""
-	rows = keep_visible(rows)
-	names: dict[str, list[str]] = {}
-	for row in rows:
-		if row.get("doctype") not in ROW_LEVEL_DOCTYPES:
-			names.setdefault(row.get("doctype"), []).append(row.get("name"))
-	listed = {}
-	for doctype, chunk in names.items():
-		try:
-			listed[doctype] = set(
-				frappe.get_list(doctype, filters={"name": ("in", chunk)}, pluck="name", limit=0)
-			)
-		except frappe.PermissionError:
-			frappe.clear_last_message()
-			listed[doctype] = set()
-	return [r for r in rows if r.get("doctype") not in listed or r.get("name") in listed[r.get("doctype")]]
-
-
 # --- messages that mention other records --------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ from frappe.utils import flt, today
 from simple_crm import masters, pipelines, workflows
 from simple_crm.integrity import check_deal_can_be_deleted
 from simple_crm.masters import LostReasonRequiredError  # re-exported: the deal's own rule
+from simple_crm.permissions import set_default_responsible
 from simple_crm.security.read_paths import shown
 
 __all__ = [
@@ -134,8 +135,7 @@ class CRMDeal(Document):
 			self.pipeline = pipelines.default_pipeline()
 		if not self.currency:
 			self.currency = frappe.db.get_single_value("Simple CRM Settings", "default_currency")
-		if self.is_new() and not self.responsible and frappe.session.user != "Guest":
-			self.responsible = frappe.session.user
+		set_default_responsible(self)
 
 	def validate_pipeline(self):
 		if not self.pipeline:
