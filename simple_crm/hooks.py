@@ -125,7 +125,11 @@ doc_events.setdefault("File", {})["after_insert"] = "simple_crm.security.read_pa
 doc_events["Kanban Board"] = {"validate": "simple_crm.security.read_paths.forget_card_order"}
 # Every value of the app's records fits its column: a real date, a finite number in range, a text that fits
 # (simple_crm.security.input.check_document; first, before anything reads the values)
-doc_events["*"] = {"before_validate": ["simple_crm.security.input.check_document"]}
+doc_events["*"] = {
+	"before_validate": ["simple_crm.security.input.check_document"],
+	# texts once the controllers have cleaned them (separators removed), before Frappe writes them
+	"before_save": ["simple_crm.security.input.check_document_lengths"],
+}
 # Every link of the app's records names a record that exists (Frappe skips the check for links with
 # fetch_from; see simple_crm.integrity.check_links_exist)
 doc_events["*"]["before_validate"].append("simple_crm.integrity.check_links_exist")

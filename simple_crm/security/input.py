@@ -81,7 +81,8 @@ def applies_to(meta) -> bool:
 
 
 def check_document(doc, method=None) -> None:
-	"""doc_events "*" before_validate: every value of the record and of its child rows fits its column."""
+	"""doc_events "*" before_validate: every date, time and number of the record and of its child rows is
+	one its column takes (before the controllers read them)."""
 	if frappe.flags.in_install or not applies_to(doc.meta):
 		return
 	check_values(doc)
@@ -89,7 +90,18 @@ def check_document(doc, method=None) -> None:
 		check_values(row, parent=doc)
 
 
-def check_values(row, parent=None) -> None:
+def check_document_lengths(doc, method=None) -> None:
+	"""doc_events "*" before_save: every text fits its column, as the controllers left it (an ИНН or a phone
+	typed with separators is cleaned in validate and may only then fit)."""
+	if frappe.flags.in_install or not applies_to(doc.meta):
+		return
+	check_values(doc, lengths=True)
+	for row in doc.get_all_children():
+		check_values(row, parent=doc, lengths=True)
+
+
+def check_values(row, parent=None, lengths: bool = False) -> None:
+	"""Dates, times and numbers (or, with `lengths`, texts) of one row."""
 	single = bool(row.meta.issingle)
 	for df in row.meta.fields:
 		if df.fieldtype in table_fields or df.fieldtype in no_value_fields or df.get("is_virtual"):
@@ -97,10 +109,15 @@ def check_values(row, parent=None) -> None:
 		value = row.get(df.fieldname)
 		if value is None or value == "":
 			continue
+		text = is_text_column(df)
+		if lengths and not text:
+			continue
+		if not lengths and text and not isinstance(value, list | tuple | dict | set):
+			continue  # its length is checked once the controllers have cleaned it
 		problem = value_problem(row, df, value, single)
 		if problem:
 			throw_for(row, parent, problem)
-	if row.get("idx") not in (None, ""):
+	if not lengths and row.get("idx") not in (None, ""):
 		df = frappe._dict(fieldname="idx", fieldtype="Int", label="Index")
 		problem = value_problem(row, df, row.idx, single)
 		if problem:
@@ -157,6 +174,11 @@ def value_problem(row, df, value, single: bool = False) -> str | None:
 				label, length, TEXT_BYTES[kind]
 			)
 	return None
+
+
+def is_text_column(df) -> bool:
+	kind = column_of(df)[0]
+	return kind == "varchar" or kind in TEXT_BYTES
 
 
 def column_of(df) -> tuple[str | None, int, int]:

@@ -92,7 +92,7 @@ CASES = {
 	"Contact": [
 		("PUT", {"crm_birthday": "2026-02-30"}, "Birthday"),
 		("POST", {"first_name": TOO_LONG}, "First Name"),
-		("PUT", {"phone_nos": [{"phone": "9" * 141}]}, "row 1"),
+		("PUT", {"phone_nos": [{"phone": "9" * 141}]}, "is not a valid phone number"),
 		("PUT", {"last_name": {"a": 1}}, "Last Name"),
 	],
 }
