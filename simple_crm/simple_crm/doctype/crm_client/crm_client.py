@@ -1,15 +1,15 @@
 # Copyright (c) 2026, simple_crm developers and contributors
 # For license information, please see license.txt
 
-from frappe.model.document import Document
 
-from simple_crm.duplicates import check_duplicates, delete_contact_points, sync_contact_points
+from simple_crm.controllers import CRMRecord
+from simple_crm.duplicates import check_duplicates
 from simple_crm.integrity import check_client_can_be_deleted
-from simple_crm.permissions import refuse_unwritable_fields, set_default_responsible
+from simple_crm.permissions import set_default_responsible
 from simple_crm.validation import normalize_email_field, normalize_phone_field
 
 
-class CRMClient(Document):
+class CRMClient(CRMRecord):
 	# begin: auto-generated types
 	# This code is auto-generated. Do not modify anything in this block.
 
@@ -41,24 +41,14 @@ class CRMClient(Document):
 		website: DF.Data | None
 	# end: auto-generated types
 
-	def validate_higher_perm_levels(self):
-		refuse_unwritable_fields(self)
-		super().validate_higher_perm_levels()
-
 	def validate(self):
 		set_default_responsible(self)
 		self.normalize_contact_details()
 		check_duplicates(self)
 
-	def on_update(self):
-		sync_contact_points(self)
-
-	def after_rename(self, old: str, new: str, merge: bool = False):
-		sync_contact_points(self)
-
 	def on_trash(self):
 		check_client_can_be_deleted(self)
-		delete_contact_points(self)
+		super().on_trash()
 
 	def normalize_contact_details(self):
 		normalize_phone_field(self, "phone", "phone_normalized")

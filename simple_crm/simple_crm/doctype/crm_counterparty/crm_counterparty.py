@@ -3,10 +3,9 @@
 
 import frappe
 from frappe import _
-from frappe.model.document import Document
 
-from simple_crm.duplicates import check_duplicates, delete_contact_points, sync_contact_points
-from simple_crm.permissions import refuse_unwritable_fields
+from simple_crm.controllers import CRMRecord
+from simple_crm.duplicates import check_duplicates
 from simple_crm.utils import identifiers
 from simple_crm.validation import (
 	InvalidIdentifierError,
@@ -25,7 +24,7 @@ class DefaultBankAccountError(frappe.ValidationError):
 	pass
 
 
-class CRMCounterparty(Document):
+class CRMCounterparty(CRMRecord):
 	# begin: auto-generated types
 	# This code is auto-generated. Do not modify anything in this block.
 
@@ -62,10 +61,6 @@ class CRMCounterparty(Document):
 		vat_status: DF.Literal["With VAT", "Without VAT"]
 	# end: auto-generated types
 
-	def validate_higher_perm_levels(self):
-		refuse_unwritable_fields(self)
-		super().validate_higher_perm_levels()
-
 	def validate(self):
 		self.validate_inn()
 		self.validate_kpp()
@@ -74,15 +69,6 @@ class CRMCounterparty(Document):
 		self.set_default_bank_account()
 		self.normalize_contact_details()
 		check_duplicates(self)
-
-	def on_update(self):
-		sync_contact_points(self)
-
-	def after_rename(self, old: str, new: str, merge: bool = False):
-		sync_contact_points(self)
-
-	def on_trash(self):
-		delete_contact_points(self)
 
 	def label(self, fieldname: str) -> str:
 		return self.meta.get_label(fieldname)

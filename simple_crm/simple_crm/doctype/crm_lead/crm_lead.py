@@ -4,20 +4,21 @@
 import frappe
 from frappe import _
 from frappe.model import no_value_fields
-from frappe.model.document import Document
 from frappe.model.workflow import get_workflow_name
 from frappe.utils import now_datetime
 
 from simple_crm import workflows
-from simple_crm.duplicates import check_duplicates, delete_contact_points, sync_contact_points
+from simple_crm.controllers import CRMRecord
+from simple_crm.duplicates import check_duplicates
 from simple_crm.integrity import check_lead_can_be_deleted
 from simple_crm.masters import LostReasonRequiredError, check_lost_reason, check_not_disabled
 from simple_crm.permissions import set_default_responsible
 from simple_crm.validation import normalize_email_field, normalize_phone_field
+from simple_crm.constants import LEAD_CONVERTED
 
 # statuses that close a lead without a sale; each needs a lost reason
 LOST_STATUSES = ("Lost", "Disqualified")
-CONVERTED = "Converted"
+CONVERTED = LEAD_CONVERTED
 # what the conversion fills in on the lead, besides the status
 CONVERSION_MARKS = ("client", "contact", "deal", "converted_on")
 
@@ -33,7 +34,7 @@ class ConversionMarksError(frappe.ValidationError):
 __all__ = ["CRMLead", "ConversionMarksError", "LeadConvertedError", "LostReasonRequiredError"]
 
 
-class CRMLead(Document):
+class CRMLead(CRMRecord):
 	# begin: auto-generated types
 	# This code is auto-generated. Do not modify anything in this block.
 
@@ -95,9 +96,6 @@ class CRMLead(Document):
 			super().validate_workflow()
 		self.validate_conversion_marks()
 
-	def on_update(self):
-		sync_contact_points(self)
-
 	def set_first_response(self):
 		"""The first time a lead leaves New is when the company first responded to it."""
 		if not self.received_on:
@@ -105,12 +103,9 @@ class CRMLead(Document):
 		if self.status != "New" and not self.first_response_on:
 			self.first_response_on = now_datetime()
 
-	def after_rename(self, old: str, new: str, merge: bool = False):
-		sync_contact_points(self)
-
 	def on_trash(self):
 		check_lead_can_be_deleted(self)
-		delete_contact_points(self)
+		super().on_trash()
 
 	def validate_converted_is_read_only(self):
 		"""A converted lead is history; only the conversion itself (flags.from_conversion) writes it."""
