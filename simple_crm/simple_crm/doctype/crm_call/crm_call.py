@@ -7,6 +7,7 @@ from frappe.model.document import Document
 from frappe.utils import flt
 
 from simple_crm.calls import client_of_contact, find_caller
+from simple_crm.client_links import set_client_from
 from simple_crm.permissions import set_default_responsible
 from simple_crm.validation import normalize_phone_field
 
@@ -88,9 +89,6 @@ class CRMCall(Document):
 			self.update(caller)
 
 	def set_client_from_links(self):
-		if self.client:
-			return
-		if self.deal:
-			self.client = frappe.db.get_value("CRM Deal", self.deal, "client")
+		set_client_from(self, ("deal", "CRM Deal"))
 		if not self.client and self.contact:
 			self.client = client_of_contact(self.contact)

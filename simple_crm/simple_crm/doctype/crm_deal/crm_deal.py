@@ -7,6 +7,7 @@ from frappe.model.document import Document
 from frappe.utils import flt, today
 
 from simple_crm import masters, pipelines, workflows
+from simple_crm.client_links import check_counterparty_client, set_client_from
 from simple_crm.integrity import check_deal_can_be_deleted
 from simple_crm.masters import LostReasonRequiredError  # re-exported: the deal's own rule
 from simple_crm.permissions import set_default_responsible
@@ -216,22 +217,10 @@ class CRMDeal(Document):
 			self.amount = self.items_total
 
 	def set_client_from_counterparty(self):
-		if self.counterparty and not self.client:
-			self.client = frappe.db.get_value("CRM Counterparty", self.counterparty, "client")
+		set_client_from(self, ("counterparty", "CRM Counterparty"))
 
 	def validate_counterparty(self):
-		if not self.counterparty:
-			return
-		owner = frappe.db.get_value("CRM Counterparty", self.counterparty, "client")
-		if owner != self.client:
-			frappe.throw(
-				_("Counterparty {0} belongs to client {1}, not to the deal's client {2}").format(
-					frappe.bold(self.counterparty),
-					shown("CRM Client", owner),
-					frappe.bold(self.client or _("(none)")),
-				),
-				DealCounterpartyError,
-			)
+		check_counterparty_client(self, DealCounterpartyError)
 
 	def validate_contacts(self):
 		seen = set()

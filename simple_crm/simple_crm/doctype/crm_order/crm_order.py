@@ -5,6 +5,7 @@ import frappe
 from frappe import _
 from frappe.model.document import Document
 
+from simple_crm.client_links import check_counterparty_client, client_of, set_client_from
 from simple_crm.security.read_paths import shown
 
 
@@ -46,17 +47,12 @@ class CRMOrder(Document):
 		self.external_id = (self.external_id or "").strip()
 
 	def set_client(self):
-		if self.client:
-			return
-		if self.deal:
-			self.client = frappe.db.get_value("CRM Deal", self.deal, "client")
-		if not self.client and self.counterparty:
-			self.client = frappe.db.get_value("CRM Counterparty", self.counterparty, "client")
+		set_client_from(self, ("deal", "CRM Deal"), ("counterparty", "CRM Counterparty"))
 
 	def validate_deal_client(self):
 		if not self.deal:
 			return
-		deal_client = frappe.db.get_value("CRM Deal", self.deal, "client")
+		deal_client = client_of("CRM Deal", self.deal)
 		if deal_client and deal_client != self.client:
 			frappe.throw(
 				_("Order client {0} differs from client {1} of deal {2}").format(
@@ -68,18 +64,7 @@ class CRMOrder(Document):
 			)
 
 	def validate_counterparty_client(self):
-		if not self.counterparty:
-			return
-		owner = frappe.db.get_value("CRM Counterparty", self.counterparty, "client")
-		if owner != self.client:
-			frappe.throw(
-				_("Counterparty {0} belongs to client {1}, not to the order's client {2}").format(
-					frappe.bold(self.counterparty),
-					shown("CRM Client", owner),
-					frappe.bold(self.client or _("(none)")),
-				),
-				OrderClientError,
-			)
+		check_counterparty_client(self, OrderClientError)
 
 	def set_defaults(self):
 		if not self.order_number:
