@@ -24,12 +24,13 @@ from frappe.utils.global_search import update_global_search
 
 from simple_crm import pipelines
 from simple_crm.calls import client_of_contact
+from simple_crm.constants import LEAD_CONVERTED
 from simple_crm.duplicates import describe_records, drop_converted_leads, lookup
 from simple_crm.permissions import record_visible
 from simple_crm.timeline import text
 
 CLIENT_TYPES = ("Organisation", "Individual")
-CONVERTED = "Converted"
+CONVERTED = LEAD_CONVERTED
 SAVEPOINT = "simple_crm_convert_lead"
 
 # Simple CRM Settings.conversion_foreign_match

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 import frappe
 from frappe.utils import add_days, get_datetime, now_datetime
 
+from simple_crm.constants import LEAD_CONVERTED
 from simple_crm.utils import identifiers
 
 DEFAULT_KEY = "simple_crm_demo_seed"
@@ -506,7 +507,7 @@ class DemoBuilder:
 				create_deal=True,
 			)
 			self.counts["Converted Lead"] = self.counts.get("Converted Lead", 0) + 1
-			lead.status = "Converted"
+			lead.status = LEAD_CONVERTED
 			lead.client = result.client
 
 	def deals(self, clients_with_contacts, count: int):

@@ -15,6 +15,8 @@ from frappe import _
 from frappe.query_builder import Criterion
 from frappe.utils import escape_html, get_link_to_form, now
 
+from simple_crm.constants import LEAD_CONVERTED
+
 CONTACT_POINT = "CRM Contact Point"
 TRACKED_DOCTYPES = ("CRM Lead", "CRM Client", "CRM Counterparty", "Contact")
 KINDS = ("Phone", "Email", "INN")
@@ -234,7 +236,9 @@ def drop_converted_leads(matches: list[dict]) -> list[dict]:
 	if not lead_names:
 		return matches
 	converted = set(
-		frappe.get_all("CRM Lead", filters={"name": ("in", lead_names), "status": "Converted"}, pluck="name")
+		frappe.get_all(
+			"CRM Lead", filters={"name": ("in", lead_names), "status": LEAD_CONVERTED}, pluck="name"
+		)
 	)
 	return [m for m in matches if not (m.reference_doctype == "CRM Lead" and m.reference_name in converted)]
 

@@ -18,6 +18,8 @@ import frappe
 from frappe import _
 from frappe.utils import get_link_to_form
 
+from simple_crm.constants import LEAD_CONVERTED
+
 APP_MODULE = "Simple CRM"
 
 SHOWN_PER_KIND = 5
@@ -132,7 +134,7 @@ def check_deal_can_be_deleted(doc, method=None) -> None:
 
 def check_lead_can_be_deleted(doc, method=None) -> None:
 	"""A converted lead is the history of a client: it is never deleted."""
-	if doc.get("status") == "Converted" or doc.get("client") or doc.get("converted_on"):
+	if doc.get("status") == LEAD_CONVERTED or doc.get("client") or doc.get("converted_on"):
 		frappe.throw(
 			_("Lead {0} has been converted into client {1} and cannot be deleted").format(
 				frappe.bold(doc.name), frappe.bold(doc.get("client") or "")

@@ -13,6 +13,7 @@ from frappe import _
 from frappe.query_builder.functions import Count, Sum
 from pypika.terms import Case
 
+from simple_crm.constants import LEAD_CONVERTED
 from simple_crm.duplicates import CONTACT_POINT, KINDS, TRACKED_DOCTYPES, describe_records
 
 
@@ -91,7 +92,7 @@ def get_group_members(filters) -> list[dict]:
 			(point.reference_doctype == "CRM Lead") & (lead.name == point.reference_name)
 		)
 
-	not_converted = lead.name.isnull() | (lead.status != "Converted")
+	not_converted = lead.name.isnull() | (lead.status != LEAD_CONVERTED)
 
 	groups = (
 		live(frappe.qb.from_(point))
