@@ -165,3 +165,24 @@ class SalesOrgTestCase(SalesOrgUsers, CRMTestCase):
 
 class SalesOrgRestTestCase(SalesOrgUsers, CRMRestTestCase):
 	"""REST tests as the organisation's users."""
+
+
+class TwoTeamsRecordsTestCase(SalesOrgRestTestCase):
+	"""One record of every row-level doctype for sales1 (team A, `mine`) and for sales3 (team B, `theirs`:
+	foreign to sales1, sales2 and head_a), committed for the whole class."""
+
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		cls.mine = make_records(email("sales1"))
+		cls.theirs = make_records(email("sales3"))
+		frappe.db.commit()
+
+	@classmethod
+	def tearDownClass(cls):
+		frappe.db.rollback()
+		frappe.set_user("Administrator")
+		delete_records(cls.theirs)
+		delete_records(cls.mine)
+		frappe.db.commit()
+		super().tearDownClass()

@@ -9,26 +9,11 @@ import json
 
 import frappe
 
-from simple_crm.tests import factories, sales_org
-from simple_crm.tests.sales_org import SalesOrgRestTestCase, email
+from simple_crm.tests import factories
+from simple_crm.tests.sales_org import TwoTeamsRecordsTestCase, email
 
 
-class TestAssignments(SalesOrgRestTestCase):
-	@classmethod
-	def setUpClass(cls):
-		super().setUpClass()
-		cls.theirs = sales_org.make_records(email("sales3"))
-		cls.mine = sales_org.make_records(email("sales1"))
-		frappe.db.commit()
-
-	@classmethod
-	def tearDownClass(cls):
-		frappe.db.rollback()
-		sales_org.delete_records(cls.theirs)
-		sales_org.delete_records(cls.mine)
-		frappe.db.commit()
-		super().tearDownClass()
-
+class TestAssignments(TwoTeamsRecordsTestCase):
 	def tearDown(self):
 		frappe.db.rollback()
 		for doctype, name in (*self.theirs.items(), *self.mine.items()):

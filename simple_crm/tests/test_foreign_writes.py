@@ -14,21 +14,19 @@ import frappe
 from frappe.tests.test_api import make_request
 
 from simple_crm.tests import factories, sales_org
-from simple_crm.tests.sales_org import SalesOrgRestTestCase, email
+from simple_crm.tests.sales_org import TwoTeamsRecordsTestCase, email
 
 ROW_LEVEL = sales_org.RECORD_DOCTYPES
 PERMISSION_DENIED = 403
 
 
-class ForeignRecordsTestCase(SalesOrgRestTestCase):
+class ForeignRecordsTestCase(TwoTeamsRecordsTestCase):
 	"""Records of sales3 (foreign to sales1 and head_a) and of sales1, committed for the whole class."""
 
 	@classmethod
 	def setUpClass(cls):
 		super().setUpClass()
-		cls.foreign = sales_org.make_records(email("sales3"))
-		cls.mine = sales_org.make_records(email("sales1"))
-		frappe.db.commit()
+		cls.foreign = cls.theirs
 
 	@classmethod
 	def tearDownClass(cls):
@@ -37,7 +35,6 @@ class ForeignRecordsTestCase(SalesOrgRestTestCase):
 		for records in (cls.foreign, cls.mine):
 			for doctype, name in records.items():
 				delete_side_records(doctype, name)
-			sales_org.delete_records(records)
 		frappe.db.commit()
 		super().tearDownClass()
 

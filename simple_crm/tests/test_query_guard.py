@@ -11,29 +11,18 @@ from urllib.parse import urlencode
 
 import frappe
 
-from simple_crm.tests import sales_org
-from simple_crm.tests.sales_org import SalesOrgRestTestCase, email
+from simple_crm.tests.sales_org import TwoTeamsRecordsTestCase, email
 
 SECRET_AMOUNT = 987654.321
 
 
-class TestQueryGuard(SalesOrgRestTestCase):
+class TestQueryGuard(TwoTeamsRecordsTestCase):
 	@classmethod
 	def setUpClass(cls):
 		super().setUpClass()
-		cls.theirs = sales_org.make_records(email("sales3"))
-		cls.mine = sales_org.make_records(email("sales1"))
 		frappe.db.set_value("CRM Deal", cls.theirs["CRM Deal"], "amount", SECRET_AMOUNT)
 		cls.secret = cls.theirs["CRM Deal"]
 		frappe.db.commit()
-
-	@classmethod
-	def tearDownClass(cls):
-		frappe.db.rollback()
-		sales_org.delete_records(cls.theirs)
-		sales_org.delete_records(cls.mine)
-		frappe.db.commit()
-		super().tearDownClass()
 
 	def leaks(self, r) -> bool:
 		return self.secret in r.text or "987654" in r.text

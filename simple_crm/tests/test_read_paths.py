@@ -13,17 +13,15 @@ import frappe
 from frappe.utils.global_search import sync_global_search
 
 from simple_crm.tests import factories, sales_org
-from simple_crm.tests.sales_org import SalesOrgRestTestCase, email
+from simple_crm.tests.sales_org import TwoTeamsRecordsTestCase, email
 
 
-class ReadPathsTestCase(SalesOrgRestTestCase):
+class ReadPathsTestCase(TwoTeamsRecordsTestCase):
 	"""One record of every kind for sales1 (`mine`) and for sales3 (`theirs`), committed."""
 
 	@classmethod
 	def setUpClass(cls):
 		super().setUpClass()
-		cls.mine = sales_org.make_records(email("sales1"))
-		cls.theirs = sales_org.make_records(email("sales3"))
 		cls.their_titles = {
 			"CRM Deal": frappe.db.get_value("CRM Deal", cls.theirs["CRM Deal"], "deal_name"),
 			"CRM Client": frappe.db.get_value("CRM Client", cls.theirs["CRM Client"], "client_name"),
@@ -33,15 +31,6 @@ class ReadPathsTestCase(SalesOrgRestTestCase):
 			"CRM Task": frappe.db.get_value("CRM Task", cls.theirs["CRM Task"], "subject"),
 		}
 		frappe.db.commit()
-
-	@classmethod
-	def tearDownClass(cls):
-		frappe.db.rollback()
-		frappe.set_user("Administrator")
-		sales_org.delete_records(cls.mine)
-		sales_org.delete_records(cls.theirs)
-		frappe.db.commit()
-		super().tearDownClass()
 
 	def get(self, method: str, user: str, **params):
 		query = {k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()}
