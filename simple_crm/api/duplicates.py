@@ -2,6 +2,7 @@
 
 import frappe
 from frappe import _
+from frappe.utils import get_fullname
 
 from simple_crm.duplicates import (
 	TRACKED_DOCTYPES,
@@ -30,9 +31,9 @@ def find_duplicates(
 ) -> list[dict]:
 	"""Records sharing a phone, e-mail or INN with record `name` and/or with the raw values given.
 
-	Each match: doctype, name, title, responsible, matched_on [{kind, value}], readable. A match the
-	caller may not read is still reported, without its title, so that two managers learn they are
-	about to work the same client.
+	Each match: doctype, name, title, responsible, responsible_name, matched_on [{kind, value}], readable.
+	A match the caller may not read is still reported, without its name and title, so that two managers
+	learn they are about to work the same client and whom to talk to.
 	"""
 	_check_tracked(doctype)
 	points = raw_points(phone=phone, email=email, inn=inn)
@@ -61,12 +62,15 @@ def raw_points(phone: str | None = None, email: str | None = None, inn: str | No
 
 
 def _as_seen_by_caller(match) -> dict:
+	"""A match the caller may not read is reported without its name or title (a contact's name holds the
+	person's name): only that it exists, what it matched on and who is responsible for it."""
 	readable = bool(frappe.has_permission(match.doctype, "read", match.name))
 	return {
 		"doctype": match.doctype,
-		"name": match.name,
+		"name": match.name if readable else None,
 		"title": match.title if readable else None,
 		"responsible": match.responsible,
+		"responsible_name": get_fullname(match.responsible) if match.responsible else None,
 		"matched_on": match.matched_on,
 		"readable": readable,
 	}

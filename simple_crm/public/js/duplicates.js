@@ -13,14 +13,18 @@ simple_crm.show_duplicates = function (frm) {
 			const matches = r.message || [];
 			if (!matches.length) return;
 			const items = matches.map((m) => {
-				const href = `/app/${frappe.router.slug(m.doctype)}/${encodeURIComponent(m.name)}`;
-				const text = frappe.utils.escape_html(m.readable ? m.title || m.name : m.name);
-				// a record the user may not open is named, not linked
-				const label = m.readable ? `<a href="${href}">${text}</a>` : text;
+				// a record the user may not open is neither named nor linked
+				let label = __("a record you cannot see");
+				if (m.readable) {
+					const href = `/app/${frappe.router.slug(m.doctype)}/${encodeURIComponent(m.name)}`;
+					label = `<a href="${href}">${frappe.utils.escape_html(m.title || m.name)}</a>`;
+				}
 				const on = m.matched_on
 					.map((p) => `${__(p.kind)} ${frappe.utils.escape_html(p.value)}`)
 					.join(", ");
-				const who = m.responsible ? ` — ${frappe.utils.escape_html(m.responsible)}` : "";
+				const who = m.responsible
+					? ` — ${frappe.utils.escape_html(m.responsible_name || m.responsible)}`
+					: "";
 				return `${__(m.doctype)} ${label} (${on})${who}`;
 			});
 			frm.dashboard.set_headline_alert(
