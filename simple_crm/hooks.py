@@ -118,6 +118,7 @@ _REFERENCE_DOCTYPES = (
 	"Tag Link",
 	"Document Follow",
 	"Energy Point Log",
+	"Discussion Topic",
 )
 # attachments of CRM records are private, and a shared kanban board of them keeps no card names (see
 # simple_crm.security.read_paths)
@@ -161,8 +162,11 @@ permission_query_conditions = {
 	"Workflow": "simple_crm.permissions.configuration.configuration_query",
 	"Assignment Rule": "simple_crm.permissions.configuration.configuration_query",
 	# Frappe's rows about a record (attachments, workflow actions, assignments, comments, versions, tags,
-	# follows) follow that record (see simple_crm.security.read_paths)
+	# follows, discussions) follow that record (see simple_crm.security.read_paths)
 	**{doctype: "simple_crm.security.read_paths.reference_query" for doctype in _REFERENCE_DOCTYPES},
+	# a tag only on records the user cannot see is hidden; a discussion's reply follows its topic
+	"Tag": "simple_crm.security.read_paths.tag_query",
+	"Discussion Reply": "simple_crm.security.read_paths.reply_query",
 }
 
 # Link search of these doctypes goes through the same conditions (see permissions.search_visible)
@@ -222,6 +226,8 @@ has_permission = {
 	"Workflow": "simple_crm.permissions.configuration.configuration_permission",
 	"Assignment Rule": "simple_crm.permissions.configuration.configuration_permission",
 	**{doctype: "simple_crm.security.read_paths.reference_permission" for doctype in _REFERENCE_DOCTYPES},
+	"Tag": "simple_crm.security.read_paths.tag_permission",
+	"Discussion Reply": "simple_crm.security.read_paths.reply_permission",
 	# a row of a child table follows its parent record; a notification is its recipient's (side_doors)
 	**{doctype: "simple_crm.security.side_doors.child_permission" for doctype in _ROW_LEVEL_CHILD_DOCTYPES},
 	"Notification Log": "simple_crm.security.side_doors.notification_permission",

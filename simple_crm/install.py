@@ -3,6 +3,7 @@
 import frappe
 
 from simple_crm.permissions.assignments import add_todo_index
+from simple_crm.security.read_paths import add_reference_indexes
 
 DEFAULT_PIPELINE = "Sales"
 DEFAULT_STAGES = (
@@ -53,6 +54,7 @@ def after_migrate():
 	grant_role_permissions()
 	seed_workflows()
 	add_todo_index()
+	add_reference_indexes()
 
 
 def seed_masters():

@@ -4,9 +4,13 @@ A sales manager must learn nothing about a record she cannot see: not its name, 
 even a count that moves with them. Frappe answers several requests without asking the row-level rules:
 
 - rows of Frappe's own doctypes that describe a record (attachments, workflow actions, assignments,
-  comments, versions, tags, follows, energy points): `reference_query` / `reference_permission`
-  (permission_query_conditions and has_permission in hooks.py) make each such row follow the
-  visibility of the record it describes, one uncorrelated sub-query per row-level doctype;
+  comments, versions, tags, follows, energy points, discussions): `reference_query` /
+  `reference_permission` (permission_query_conditions and has_permission in hooks.py) make each such row
+  follow the visibility of the record it describes, one uncorrelated sub-query per row-level doctype; a
+  discussion's reply follows its topic (`reply_query` / `reply_permission`);
+- a tag (`Tag`, whose text is often a client's name or a note about a deal) is listed and read when it is
+  used on a row the user lists or on no CRM record at all (`tag_query` / `tag_permission`): one
+  uncorrelated sub-query over Tag Link, on the index `add_reference_indexes` adds;
 - attachments of CRM records are kept private (`make_attachment_private`): Frappe serves public files to
   anyone and lists them without asking whose record they belong to;
 - whitelisted methods that read a record by name or count with raw SQL are replaced
@@ -38,6 +42,7 @@ REFERENCE_FIELDS = {
 	"Tag Link": ("document_type", "document_name"),
 	"Document Follow": ("ref_doctype", "ref_docname"),
 	"Energy Point Log": ("reference_doctype", "reference_name"),
+	"Discussion Topic": ("reference_doctype", "reference_docname"),
 }
 
 
@@ -81,12 +86,88 @@ def reference_permission(doc, ptype: str | None = None, user: str | None = None)
 
 def _matches(doctype: str, name: str, user: str) -> bool:
 	condition = condition_for(doctype, user)
-	if not condition:
-		return True
+	return not condition or _visible_row(doctype, name, condition)
+
+
+def _visible_row(doctype: str, name: str, condition: str) -> bool:
 	table = f"`tab{doctype}`"
 	return bool(
 		frappe.db.sql(f"select {table}.name from {table} where {table}.name = %s and {condition}", name)
 	)
+
+
+# --- tags and discussion replies: rows whose visibility comes from rows about a record -------------------
+
+
+def tag_condition(user: str | None = None) -> str:
+	"""SQL condition on Tag: the tag is on no CRM record, or on a Tag Link row the user lists (a row of
+	another doctype's record, or of a CRM record she can see). A tag only on records she cannot see is
+	hidden. Both sub-queries are uncorrelated: MariaDB reads each once per query, on Tag Link's index."""
+	links = reference_condition("Tag Link", user)
+	if not links:
+		return ""
+	crm_doctypes = ", ".join(frappe.db.escape(doctype) for doctype in ROW_LEVEL_DOCTYPES)
+	return (
+		"(`tabTag`.`name` not in (select `tag` from `tabTag Link` "
+		f"where `document_type` in ({crm_doctypes}) and `tag` is not null) "
+		f"or `tabTag`.`name` in (select `tabTag Link`.`tag` from `tabTag Link` where {links}))"
+	)
+
+
+def tag_query(user: str | None = None, doctype: str | None = None) -> str:
+	return tag_condition(user)
+
+
+def tag_permission(doc, ptype: str | None = None, user: str | None = None) -> bool | None:
+	"""has_permission of Tag: a stored tag the user would not list is refused (every ptype); otherwise
+	Frappe decides."""
+	if doc.get("__islocal") or not doc.get("name"):
+		return None
+	condition = tag_condition(user or frappe.session.user)
+	if not condition or _visible_row("Tag", doc.get("name"), condition):
+		return None
+	return False
+
+
+def reply_condition(user: str | None = None) -> str:
+	"""SQL condition on Discussion Reply: the reply's topic is one the user lists (or it has none)."""
+	topics = reference_condition("Discussion Topic", user)
+	if not topics:
+		return ""
+	return (
+		"(ifnull(`tabDiscussion Reply`.`topic`, '') = '' or `tabDiscussion Reply`.`topic` in "
+		f"(select `tabDiscussion Topic`.`name` from `tabDiscussion Topic` where {topics}))"
+	)
+
+
+def reply_query(user: str | None = None, doctype: str | None = None) -> str:
+	return reply_condition(user)
+
+
+def reply_permission(doc, ptype: str | None = None, user: str | None = None) -> bool | None:
+	"""has_permission of Discussion Reply: a stored reply in a discussion of a record the user cannot see
+	is refused; otherwise Frappe decides."""
+	if doc.get("__islocal") or not doc.get("name") or not doc.get("topic"):
+		return None
+	topic = frappe.db.get_value(
+		"Discussion Topic", doc.get("topic"), ["name", "reference_doctype", "reference_docname"], as_dict=True
+	)
+	if not topic:
+		return None
+	return reference_permission(frappe._dict(topic, doctype="Discussion Topic"), ptype, user)
+
+
+def add_reference_indexes() -> None:
+	"""Indexes the sub-queries above read: Tag Link by record and tag, a discussion by record, a reply by
+	topic (Frappe declares none of them)."""
+	frappe.db.add_index(
+		"Tag Link", ["document_type", "document_name", "tag"], index_name="crm_reference_index"
+	)
+	frappe.db.add_index("Tag Link", ["tag", "document_type"], index_name="crm_tag_index")
+	frappe.db.add_index(
+		"Discussion Topic", ["reference_doctype", "reference_docname"], index_name="crm_reference_index"
+	)
+	frappe.db.add_index("Discussion Reply", ["topic"], index_name="crm_topic_index")
 
 
 def make_attachment_private(doc, method=None) -> None:
@@ -295,10 +376,6 @@ def forget_card_order(doc, method=None) -> None:
 			column.order = "[]"
 
 
-# --- the Desk's search bar ---------------------------------------------------------------------------------
-
-
-@frappe.whitelist()
 # --- messages that mention other records --------------------------------------------------------------------
 
 
