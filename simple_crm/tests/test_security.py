@@ -48,6 +48,9 @@ DESCRIBING_DOCTYPES = (
 	"Document Follow",
 	"Notification Log",
 	"DocShare",
+	"Tag",
+	"Discussion Topic",
+	"Discussion Reply",
 )
 
 

@@ -3,7 +3,7 @@
 `build_world()` creates, as Administrator and committed, one record of every row-level doctype for
 sales1 and sales2 (team A) and for sales3 (team B), with their child rows and the Frappe rows that
 describe them (ToDo, Comment, Version, File, Communication, Workflow Action, Tag Link, Activity Log,
-Document Follow, Notification Log, a like and a share). Every text a record carries contains its owner's
+Document Follow, Notification Log, Discussion Topic and Reply, a like and a share). Every text a record carries contains its owner's
 marker (an ASCII token no other record, fixture or message contains), and its money fields carry amounts
 no other record has, so `leaks()` finds any of it in a response body however it is encoded.
 
@@ -361,6 +361,23 @@ def describe_records(rec: OwnerRecords) -> None:
 				}
 			).insert(ignore_permissions=True)
 		)
+		topic = keep(
+			frappe.get_doc(
+				{
+					"doctype": "Discussion Topic",
+					"title": f"Topic {mark}",
+					"reference_doctype": doctype,
+					"reference_docname": name,
+				}
+			).insert(ignore_permissions=True)
+		)
+		keep(
+			frappe.get_doc(
+				{"doctype": "Discussion Reply", "topic": topic.name, "reply": f"Reply {mark}"}
+			).insert(ignore_permissions=True)
+		)
+		# the tag itself: its text is the owner's (it is on their records only)
+		related[("Tag", doctype)] = rec.tag
 	# a Version with the marker in its data: a save of the records that track changes
 	for doctype in ("CRM Deal", "CRM Lead", "CRM Client", "CRM Task"):
 		doc = frappe.get_doc(doctype, rec.names[doctype])
@@ -407,6 +424,11 @@ def destroy_world(world: dict[str, OwnerRecords]) -> None:
 
 
 def delete_described(doctype: str, name: str) -> None:
+	topics = frappe.get_all(
+		"Discussion Topic", {"reference_doctype": doctype, "reference_docname": name}, pluck="name"
+	)
+	if topics:
+		frappe.db.delete("Discussion Reply", {"topic": ("in", topics)})
 	for related, (dt_column, name_column) in DESCRIBING.items():
 		if related == "Deleted Document":
 			continue
