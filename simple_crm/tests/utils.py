@@ -96,6 +96,9 @@ class CRMRestTestCase(FrappeTestCase):
 
 	def request(self, method: str, path: str, user: str = "Administrator", data=None) -> RestResponse:
 		headers = {"Authorization": self.token_for(user), "Accept": "application/json"}
+		# the request runs in its own connection: what this test wrote must be committed for it to see, and
+		# the test's next read must start a fresh snapshot (after the request) to see what it wrote
+		frappe.db.commit()
 		kwargs = {"headers": headers}
 		if data is not None:
 			kwargs["json"] = data
