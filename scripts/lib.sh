@@ -293,7 +293,8 @@ new_site() {
 hide_tracebacks() {
 	local site=$1
 	(cd "$BENCH_PATH" && bench --site "$site" execute frappe.db.set_single_value \
-		--args "['System Settings', 'allow_error_traceback', 0]" >/dev/null)
+		--args "['System Settings', 'allow_error_traceback', 0]" >/dev/null &&
+		bench --site "$site" clear-cache >/dev/null)
 }
 
 install_app_on() {
