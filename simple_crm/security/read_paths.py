@@ -15,7 +15,7 @@ even a count that moves with them. Frappe answers several requests without askin
   anyone and lists them without asking whose record they belong to;
 - whitelisted methods that read a record by name or count with raw SQL are replaced
   (override_whitelisted_methods): `get_link_title`, `get_group_by_count`, `get_open_count`, `get_next`,
-  the kanban card moves and the Desk's search bar (`global_search`);
+  and the kanban card moves (the Desk's search bar: simple_crm.permissions.search.global_search);
 - messages about other records name them only to those who can see them (`shown`, `shown_list`).
 """
 
