@@ -12,7 +12,7 @@ import frappe
 from frappe import _
 from frappe.utils import get_fullname, now_datetime
 
-from simple_crm.constants import OPEN_LEAD_STATUSES, OPEN_TASK_STATUSES
+from simple_crm.constants import OPEN_LEAD_STATUSES, OPEN_TASK_STATUSES, ROW_LEVEL_DOCTYPES
 from simple_crm.permissions import FULL_ACCESS_ROLES, HEAD_OF_SALES, SALES_MANAGER, assignments, team_users
 
 
@@ -154,18 +154,6 @@ def save_moved(doc, note: str) -> None:
 	doc.add_comment("Info", note)
 
 
-CRM_DOCTYPES = (
-	"CRM Lead",
-	"CRM Deal",
-	"CRM Task",
-	"CRM Client",
-	"CRM Call",
-	"CRM Counterparty",
-	"CRM Order",
-	"Contact",
-)
-
-
 def reassign_todos(from_user: str, to_user: str) -> list[str]:
 	"""Open Frappe assignments (ToDo) of CRM records move too."""
 	from frappe.desk.form.assign_to import add as assign
@@ -173,7 +161,7 @@ def reassign_todos(from_user: str, to_user: str) -> list[str]:
 
 	todos = frappe.get_all(
 		"ToDo",
-		filters={"allocated_to": from_user, "status": "Open", "reference_type": ("in", CRM_DOCTYPES)},
+		filters={"allocated_to": from_user, "status": "Open", "reference_type": ("in", ROW_LEVEL_DOCTYPES)},
 		fields=["name", "reference_type", "reference_name", "description", "priority", "date"],
 	)
 	moved = []

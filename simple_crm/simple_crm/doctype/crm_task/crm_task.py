@@ -6,10 +6,11 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import get_datetime, now_datetime
 
+from simple_crm.constants import TIMELINE_DOCTYPES
 from simple_crm.permissions import set_default_responsible
 
-# the records a task can be about (the Desk form offers only these too)
-REFERENCE_DOCTYPES = ("CRM Lead", "CRM Client", "CRM Counterparty", "CRM Deal", "Contact", "CRM Call")
+# the records a task can be about (the Desk form offers only these too): those whose timelines show tasks
+REFERENCE_DOCTYPES = TIMELINE_DOCTYPES
 # task types whose outcome must be written down when they are done
 RESULT_REQUIRED_TYPES = ("Call", "Meeting")
 
