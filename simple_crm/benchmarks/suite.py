@@ -103,6 +103,7 @@ class Fixtures:
 	team: str | None = None
 	admin_key_created: bool = False
 	rule_positions: dict[str, str | None] = field(default_factory=dict)
+	started: str = field(default_factory=lambda: frappe.utils.now())
 
 
 def _token(user: str, fixtures: Fixtures) -> str:
@@ -170,20 +171,34 @@ def set_up(fixtures: Fixtures) -> dict[str, Actor]:
 	return actors
 
 
+def _delete(doctype: str, name: str) -> None:
+	"""Delete a record the suite made, leaving nothing behind: Frappe's delete_doc, then at once (not in a
+	background job) the rows it deletes after commit (assignments, versions, comments, notifications),
+	and neither a "Deleted" feed comment nor a Deleted Document."""
+	from frappe.model.delete_doc import delete_dynamic_links
+
+	frappe.delete_doc(doctype, name, ignore_permissions=True, force=True, delete_permanently=True)
+	delete_dynamic_links(doctype, name)
+	frappe.db.delete(
+		"Comment", {"comment_type": "Deleted", "reference_doctype": doctype, "subject": ("like", f"% {name}")}
+	)
+
+
+def _forget_jobs() -> None:
+	"""Drop the delete_dynamic_links jobs delete_doc queued for after the commit: `_delete` did that work."""
+	frappe.db.after_commit.reset()
+
+
 def remove_records() -> dict:
 	"""Delete the leads and ToDos the suite inserts (this run's and any an interrupted run left), with
 	everything Frappe and the app keep about them (assignments, versions, duplicate index rows)."""
 	leads = frappe.get_all("CRM Lead", filters={"email": ("like", RECORD_PATTERN)}, pluck="name")
 	for name in leads:
-		frappe.delete_doc("CRM Lead", name, ignore_permissions=True, force=True, delete_permanently=True)
-	for chunk in range(0, len(leads), 500):
-		names = leads[chunk : chunk + 500]
-		frappe.db.delete("Notification Log", {"document_type": "CRM Lead", "document_name": ("in", names)})
-		frappe.db.delete(
-			"Workflow Action", {"reference_doctype": "CRM Lead", "reference_name": ("in", names)}
-		)
+		_delete("CRM Lead", name)
+		frappe.db.delete("Workflow Action", {"reference_doctype": "CRM Lead", "reference_name": name})
 	todos = frappe.db.count("ToDo", {"description": ("like", RECORD_PATTERN)})
 	frappe.db.delete("ToDo", {"description": ("like", RECORD_PATTERN)})
+	_forget_jobs()
 	frappe.db.commit()
 	return {"leads": len(leads), "todos": todos}
 
@@ -195,13 +210,21 @@ def tear_down(fixtures: Fixtures) -> dict:
 	for name, last_user in fixtures.rule_positions.items():
 		frappe.db.set_value("Assignment Rule", name, "last_user", last_user, update_modified=False)
 	if fixtures.team and frappe.db.exists("CRM Sales Team", fixtures.team):
-		frappe.delete_doc("CRM Sales Team", fixtures.team, ignore_permissions=True, force=True)
+		_delete("CRM Sales Team", fixtures.team)
 	for user in fixtures.users:
 		if frappe.db.exists("User", user):
-			frappe.delete_doc("User", user, ignore_permissions=True, force=True, delete_permanently=True)
+			_delete("User", user)
+			# User.on_trash deletes the user's Notification Settings the ordinary way
+			frappe.db.delete("Deleted Document", {"deleted_name": user})
+			frappe.db.delete("Comment", {"comment_type": "Deleted", "subject": ("like", f"% {user}")})
 	if fixtures.admin_key_created:
 		frappe.db.set_value("User", "Administrator", "api_key", None, update_modified=False)
 		frappe.db.delete("__Auth", {"doctype": "User", "name": "Administrator", "fieldname": "api_secret"})
+		frappe.db.delete(
+			"Version",
+			{"ref_doctype": "User", "docname": "Administrator", "creation": (">=", fixtures.started)},
+		)
+	_forget_jobs()
 	frappe.db.commit()
 	return removed
 
@@ -399,13 +422,33 @@ def _get(port: int, site: str, actor: Actor, path: str, requests: int, seconds: 
 	return figures
 
 
-def list_path(doctype: str) -> str:
-	query = {"fields": LIST_FIELDS, "order_by": "modified desc", "limit_page_length": 20}
+# A typical filter of each list: what is still open
+OPEN_FILTERS = {
+	"CRM Lead": [["status", "in", ["New", "In Progress"]]],
+	"CRM Deal": [["stage_type", "=", "Open"]],
+	"CRM Task": [["status", "=", "Open"]],
+	"ToDo": [["status", "=", "Open"]],
+}
+
+
+def list_path(doctype: str, filters: list | None = None) -> str:
+	"""The Desk's first page: 20 rows in the doctype's default sort."""
+	meta = frappe.get_meta(doctype)
+	query = {
+		"fields": LIST_FIELDS,
+		"order_by": f"{meta.sort_field or 'creation'} {meta.sort_order or 'desc'}",
+		"limit_page_length": 20,
+	}
+	if filters:
+		query["filters"] = json.dumps(filters)
 	return f"/api/resource/{quote(doctype)}?{urlencode(query)}"
 
 
-def count_path(doctype: str) -> str:
-	return f"/api/method/frappe.client.get_count?{urlencode({'doctype': doctype})}"
+def count_path(doctype: str, filters: list | None = None) -> str:
+	query = {"doctype": doctype}
+	if filters:
+		query["filters"] = json.dumps(filters)
+	return f"/api/method/frappe.client.get_count?{urlencode(query)}"
 
 
 def search_path(doctype: str, txt: str) -> str:
@@ -434,12 +477,21 @@ def rest_reads(site: str, port: int, actors: list[Actor], requests: int, seconds
 		floors = {
 			"list page": _get(port, site, actor, list_path("ToDo"), requests, seconds),
 			"count": _get(port, site, actor, count_path("ToDo"), requests, seconds),
+			"open list page": _get(
+				port, site, actor, list_path("ToDo", OPEN_FILTERS["ToDo"]), requests, seconds
+			),
+			"open count": _get(
+				port, site, actor, count_path("ToDo", OPEN_FILTERS["ToDo"]), requests, seconds
+			),
 			"link search": _get(port, site, actor, search_path("ToDo", "bench"), requests, seconds),
 		}
 		cases = []
 		for doctype in ("CRM Lead", "CRM Deal", "CRM Task"):
+			open_filter = OPEN_FILTERS[doctype]
 			cases.append((f"list page {doctype}", "list page", list_path(doctype)))
 			cases.append((f"count {doctype}", "count", count_path(doctype)))
+			cases.append((f"list page {doctype} open", "open list page", list_path(doctype, open_filter)))
+			cases.append((f"count {doctype} open", "open count", count_path(doctype, open_filter)))
 		for kind, txt in terms.items():
 			cases.append((f"link search CRM Lead by {kind}", "link search", search_path("CRM Lead", txt)))
 		for operation, floor_kind, path in cases:
@@ -539,11 +591,14 @@ def _short_path(path: str) -> str:
 	return path
 
 
-def profile_lead_insert(actor: Actor, repeat: int, rng: random.Random, top: int = 25) -> list[dict]:
-	"""cProfile of `repeat` lead inserts: the top entries by cumulative time in the app's code and in
-	Frappe's assignment rules and workflows, per insert (cProfile itself adds overhead)."""
+def profile_lead_insert(actor: Actor, repeat: int, rng: random.Random, top: int = 25) -> dict:
+	"""cProfile of `repeat` lead inserts: the whole insert and the top entries by cumulative time in the
+	app's code and in Frappe's assignment rules and workflows, per insert (cProfile adds overhead)."""
 	tag = frappe.generate_hash(length=8)
 	frappe.set_user(actor.user)
+	for n in range(3):  # warm caches (meta, workflows, settings) as a running server has them
+		_insert(_lead_doc(f"{tag}w", n, rng))
+		frappe.db.rollback()
 	profiler = cProfile.Profile()
 	for n in range(repeat):
 		doc = _lead_doc(tag, n, rng)
@@ -553,9 +608,11 @@ def profile_lead_insert(actor: Actor, repeat: int, rng: random.Random, top: int 
 		frappe.db.rollback()
 	frappe.set_user("Administrator")
 	stats = pstats.Stats(profiler, stream=io.StringIO())
-	entries = []
+	entries, total = [], None
 	for (filename, line, function), (_cc, ncalls, _tt, cumtime, _callers) in stats.stats.items():
 		path = filename.replace(os.sep, "/")
+		if function == "_insert" and path.endswith("simple_crm/benchmarks/suite.py"):
+			total = round(cumtime * 1000 / repeat, 2)
 		if not any(part in path for part in PROFILE_PATHS) or "simple_crm/benchmarks/" in path:
 			continue
 		short = _short_path(path)
@@ -567,7 +624,7 @@ def profile_lead_insert(actor: Actor, repeat: int, rng: random.Random, top: int 
 			}
 		)
 	entries.sort(key=lambda e: e["cumulative_ms_per_insert"], reverse=True)
-	return entries[:top]
+	return {"user": actor.label, "inserts": repeat, "total_ms_per_insert": total, "entries": entries[:top]}
 
 
 # ------------------------------------------------------------------------------------------- output
@@ -624,8 +681,12 @@ def table(results: dict) -> str:
 		if rows:
 			out.append("")
 	if results.get("profile"):
-		out.append("Where a lead insert's time goes (cProfile, ms per insert, cumulative):")
-		for entry in results["profile"]:
+		profile = results["profile"]
+		out.append(
+			f"Where a lead insert's time goes ({profile['user']}, cProfile over {profile['inserts']} inserts,"
+			f" {profile['total_ms_per_insert']} ms per insert under the profiler; cumulative ms per insert):"
+		)
+		for entry in profile["entries"]:
 			out.append(
 				f"  {entry['cumulative_ms_per_insert']:8.2f}  {entry['calls_per_insert']:6.1f}x  {entry['function']}"
 			)
