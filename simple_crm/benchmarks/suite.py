@@ -790,6 +790,7 @@ def run(
 def main(argv: list[str] | None = None) -> None:
 	parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 	parser.add_argument("--site", required=True)
+	parser.add_argument("--sites-path", default=".", help="the bench's sites directory (default: here)")
 	parser.add_argument("--out", help="write the figures as JSON to this file")
 	parser.add_argument("--clients", default="4,16", help="concurrent clients of the insert runs")
 	parser.add_argument("--requests", type=int, default=200, help="measured requests per insert run")
@@ -800,7 +801,9 @@ def main(argv: list[str] | None = None) -> None:
 	parser.add_argument("--peer-site", help="a site with frappe/crm on the same bench (not measured yet)")
 	parser.add_argument("--seed", type=int, default=42)
 	args = parser.parse_args(argv)
-	frappe.init(site=args.site, sites_path=os.getcwd())
+	sites_path = os.path.abspath(args.sites_path)
+	os.chdir(sites_path)  # Frappe resolves its paths (logs, config, assets) from the sites directory
+	frappe.init(site=args.site, sites_path=sites_path)
 	frappe.connect()
 	try:
 		run(
