@@ -6,6 +6,7 @@ links point at records that exist. Everything it makes carries the prefix ST and
 """
 
 import itertools
+import json
 
 import frappe
 from frappe.utils import get_datetime
@@ -182,6 +183,23 @@ class TestScaleGenerator(CRMTestCase):
 			self.assertEqual(identifiers.validate_inn(cp.inn, kind), cp.inn)
 			if cp.kpp:
 				self.assertEqual(identifiers.validate_kpp(cp.kpp), cp.kpp)
+
+	def test_search_bar_rows_are_what_frappe_makes(self):
+		from frappe.utils.global_search import update_global_search
+
+		for doctype in (*BASE_COUNTS, "CRM Order"):
+			for name in sample(doctype)[:5]:
+				update_global_search(frappe.get_doc(doctype, name))
+				queued = frappe._dict(json.loads(frappe.cache.lpop("global_search_queue")))
+				self.assertEqual(queued.name, name)
+				row = frappe.db.sql(
+					"select title, content, route, published from `__global_search` where doctype=%s and name=%s",
+					(doctype, name),
+					as_dict=True,
+				)
+				self.assertEqual(
+					row, [{k: queued[k] for k in ("title", "content", "route", "published")}], name
+				)
 
 	def test_links_point_at_records_that_exist(self):
 		def dangling(query: str) -> int:
