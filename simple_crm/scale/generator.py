@@ -25,13 +25,14 @@ generator made.
 """
 
 import hashlib
-import math
 import random
+import re
 import time
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 
 import frappe
+from frappe import _
 from frappe.utils import cstr, flt, formatdate, getdate, now_datetime
 from frappe.utils.formatters import format_value
 from frappe.utils.global_search import get_doctypes_with_global_search, get_formatted_value
@@ -127,12 +128,13 @@ def generate(
 	`resume` continues a run with the same parameters (the default); without it, what the generator made
 	under `prefix` is removed first. `steps` limits the run to some doctypes (in their order; for tests).
 	"""
-	if not prefix.isalpha() or not prefix.isupper() or not 2 <= len(prefix) <= 4:
+	if not re.fullmatch(r"[A-Z]{2,4}", prefix or ""):
 		frappe.throw(
-			f"The prefix must be 2-4 capital Latin letters, not {prefix!r}", GeneratorParametersError
+			_("The prefix must be 2 to 4 capital Latin letters, not {0}").format(prefix),
+			GeneratorParametersError,
 		)
 	if scale <= 0:
-		frappe.throw("The scale must be above zero", GeneratorParametersError)
+		frappe.throw(_("The scale must be above zero, not {0}").format(scale), GeneratorParametersError)
 	params = {"scale": float(scale), "seed": int(seed), "until": str(getdate(until or now_datetime().date()))}
 	stored = frappe.db.get_default(_params_key(prefix))
 	if not resume:
@@ -144,8 +146,9 @@ def generate(
 			params["until"] = stored.get("until")
 		if stored != params:
 			frappe.throw(
-				f"The records with prefix {prefix} were generated with {stored}, not {params}: run with "
-				"--no-resume to start over",
+				_(
+					"The records with prefix {0} were generated with {1}, not {2}: run with --no-resume to start over"
+				).format(prefix, stored, params),
 				GeneratorParametersError,
 			)
 	frappe.db.set_default(_params_key(prefix), frappe.as_json(params, indent=None))
