@@ -733,7 +733,7 @@ class Dataset:
 		emails = [{"email_id": c.email, "is_primary": 1}] if c.email else []
 		links = [{"link_doctype": "CRM Client", "link_name": client.name, "link_title": client.client_name}]
 		children = {"phone_nos": phones, "email_ids": emails, "links": links}
-		rows.record("Contact", values, c.created, c.responsible, children=children)
+		rows.record("Contact", values, c.created, c.responsible, children=children, key=f"CT{index + 1:07d}")
 		rows.child("Contact Phone", "Contact", c.name, "phone_nos", phones, c.created, c.responsible)
 		rows.child("Contact Email", "Contact", c.name, "email_ids", emails, c.created, c.responsible)
 		rows.child("Dynamic Link", "Contact", c.name, "links", links, c.created, c.responsible)
@@ -1108,7 +1108,8 @@ class Rows:
 	def __init__(self, dataset: Dataset):
 		self.dataset = dataset
 		self.tables: dict[str, list[dict]] = defaultdict(list)
-		self._child_counter = 0
+		# the key of the record last added: its child and index rows are named after it
+		self._key = None
 
 	def add(self, table: str, values: dict) -> None:
 		self.tables[table].append(values)
@@ -1121,19 +1122,23 @@ class Rows:
 		owner: str,
 		modified: datetime | None = None,
 		children: dict | None = None,
+		key: str | None = None,
 	) -> None:
+		"""A record, its duplicate-index and search rows; `key` names its child rows (default: its name)."""
+		self._key = key or values["name"]
 		values.update(creation=created, modified=modified or created, owner=owner, modified_by=owner)
 		self.add(doctype, values)
 		self.contact_points(doctype, values, children, created, owner)
 		self.search(doctype, values)
 
 	def child(self, doctype, parenttype, parent, parentfield, records, created, owner) -> None:
+		"""Rows of a child table of the record just added."""
 		for idx, values in enumerate(records, 1):
 			self.add(
 				doctype,
 				{
 					**values,
-					"name": self.child_name(parenttype, parent, parentfield, idx),
+					"name": self.child_name(parentfield, idx),
 					"parent": parent,
 					"parenttype": parenttype,
 					"parentfield": parentfield,
@@ -1145,11 +1150,10 @@ class Rows:
 				},
 			)
 
-	def child_name(self, parenttype: str, parent: str, parentfield: str, idx: int) -> str:
-		"""`SC-DEAL-SC-0000001-items-1`; contacts are named after people, their rows after a digest of it."""
-		if parenttype == "Contact":
-			parent = hashlib.blake2b(parent.encode(), digest_size=8).hexdigest()
-		return f"{self.dataset.prefix}-{parent}-{parentfield}-{idx}"
+	def child_name(self, parentfield: str, idx: int) -> str:
+		"""`SC-DEAL-SC-0000001-items-1`, `SC-CT0000001-phone_nos-1` (contacts are named after people): names
+		that grow with the records, so the rows go to the end of their table's primary key."""
+		return f"{self.dataset.prefix}-{self._key}-{parentfield}-{idx}"
 
 	def contact_points(self, doctype, values, children, created, owner) -> None:
 		doc = frappe._dict(values, doctype=doctype, flags=frappe._dict())
@@ -1159,7 +1163,7 @@ class Rows:
 			self.add(
 				CONTACT_POINT,
 				{
-					"name": self.child_name(doctype, doc.name, "points", k),
+					"name": self.child_name("points", k),
 					"creation": created,
 					"modified": created,
 					"owner": owner,
