@@ -3,6 +3,9 @@
 Pure Python (nothing of Frappe is imported), so hooks.py can use it too.
 """
 
+# The module of the app's own doctypes
+APP_MODULE = "Simple CRM"
+
 # Records with row-level visibility: each has one condition in simple_crm.permissions.rules
 ROW_LEVEL_DOCTYPES = (
 	"CRM Lead",

@@ -18,9 +18,7 @@ import frappe
 from frappe import _
 from frappe.utils import get_link_to_form
 
-from simple_crm.constants import LEAD_CONVERTED
-
-APP_MODULE = "Simple CRM"
+from simple_crm.constants import APP_MODULE, LEAD_CONVERTED
 
 SHOWN_PER_KIND = 5
 

@@ -51,7 +51,8 @@ from frappe import _
 from frappe.model import no_value_fields, table_fields
 from frappe.utils import cstr, escape_html
 
-APP_MODULE = "Simple CRM"
+from simple_crm.constants import APP_MODULE
+
 # Frappe's doctypes whose records the app extends with its own fields and rules
 EXTENDED_DOCTYPES = ("Contact",)
 

@@ -31,7 +31,7 @@ import re
 import frappe
 from frappe import _
 
-from simple_crm.constants import ROW_LEVEL_CHILD_DOCTYPES, ROW_LEVEL_DOCTYPES
+from simple_crm.constants import APP_MODULE, ROW_LEVEL_CHILD_DOCTYPES, ROW_LEVEL_DOCTYPES
 
 
 class QueryExpressionError(frappe.ValidationError):
@@ -87,7 +87,7 @@ def is_crm_doctype(doctype: str) -> bool:
 	if doctype in ROW_LEVEL_DOCTYPES or doctype in ROW_LEVEL_CHILD_DOCTYPES:
 		return True
 	try:
-		return frappe.get_meta(doctype).module == "Simple CRM"
+		return frappe.get_meta(doctype).module == APP_MODULE
 	except frappe.DoesNotExistError:
 		return False
 
