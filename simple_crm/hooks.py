@@ -152,6 +152,9 @@ for _doctype in _ROW_LEVEL_DOCTYPES:
 		"simple_crm.duplicates.before_merge",
 	]
 
+# a new lead gets its call-back task from a background job enqueued when its transaction commits
+doc_events["CRM Lead"]["after_insert"] = "simple_crm.automation.new_leads.on_lead_insert"
+
 # Row-level visibility: one condition per doctype, for lists and for single records alike
 permission_query_conditions = {
 	# the row-level doctypes, and their child tables following their parent (see permissions.rules)
@@ -246,4 +249,31 @@ ignore_links_on_delete = ["CRM Contact Point"]
 # Calls and tasks on the timelines of the records they concern (read live, see simple_crm/timeline.py)
 additional_timeline_content = {
 	doctype: ["simple_crm.timeline.get_timeline_content"] for doctype in _TIMELINE_DOCTYPES
+}
+
+# Automation (simple_crm/automation/, one module per job family). Every job is idempotent, bounded per run
+# and switchable in Simple CRM Settings > Automation; see simple_crm/automation/__init__.py.
+scheduler_events = {
+	"cron": {
+		# reminders go out within a minute of a task's Remind At
+		"* * * * *": ["simple_crm.automation.task_reminders.send_due_reminders"],
+		"*/5 * * * *": [
+			# a new lead whose call-back job was lost (worker down) still gets its task
+			"simple_crm.automation.new_leads.catch_up",
+			"simple_crm.automation.lead_sla.escalate_overdue_leads",
+			"simple_crm.automation.task_reminders.notify_overdue_tasks",
+		],
+		# each sends at the hour set in Simple CRM Settings, once a day
+		"0 * * * *": [
+			"simple_crm.automation.task_reminders.send_morning_summaries",
+			"simple_crm.automation.digest.send_daily_digests",
+		],
+	},
+	# nightly, on the long queue
+	"daily_long": [
+		"simple_crm.automation.client_classes.update_activity_levels",
+		"simple_crm.automation.client_classes.update_abc_classes",
+		"simple_crm.automation.important_dates.create_important_date_tasks",
+		"simple_crm.automation.deal_follow_up.create_follow_up_tasks",
+	],
 }

@@ -109,6 +109,12 @@ def seed_settings():
 	if not settings.default_currency and frappe.db.exists("Currency", "RUB"):
 		settings.default_currency = "RUB"
 		changed = True
+	# a setting added by an upgrade starts at its default (Frappe applies defaults to a new single only)
+	stored = frappe.db.get_singles_dict("Simple CRM Settings")
+	for df in settings.meta.fields:
+		if df.default is not None and df.fieldname not in stored and df.fieldtype not in ("Link",):
+			settings.set(df.fieldname, df.default)
+			changed = True
 	if changed:
 		settings.flags.ignore_permissions = True
 		settings.save()

@@ -151,10 +151,33 @@ class SalesOrgUsers:
 		super().tearDownClass()
 
 
+# what the CRM e-mails (notifications, digests) is queued through this account in the tests; nothing is sent
+TEST_OUTBOX = "CRM Test Outbox"
+
+
+def make_outbox() -> None:
+	"""A default outgoing e-mail account, as every site that sends mail has (Email Queue needs one)."""
+	if frappe.db.exists("Email Account", TEST_OUTBOX):
+		return
+	frappe.get_doc(
+		{
+			"doctype": "Email Account",
+			"email_account_name": TEST_OUTBOX,
+			"email_id": "crm-outbox@example.com",
+			"enable_outgoing": 1,
+			"default_outgoing": 1,
+			"smtp_server": "127.0.0.1",
+			"smtp_port": 25,
+			"no_smtp_authentication": 1,
+		}
+	).insert(ignore_permissions=True)
+
+
 def before_tests() -> None:
 	"""`before_tests` hook: the organisation's users exist once for the whole run."""
 	frappe.set_user("Administrator")
 	make_users()
+	make_outbox()
 	delete_teams()
 	frappe.db.commit()
 

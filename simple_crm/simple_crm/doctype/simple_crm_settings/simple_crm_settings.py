@@ -4,6 +4,7 @@
 import frappe
 from frappe import _
 from frappe.model.document import Document
+from frappe.utils import cint, flt
 
 from simple_crm.pipelines import sync_deal_stage_options
 from simple_crm.utils import phones
@@ -31,6 +32,7 @@ class SimpleCRMSettings(Document):
 	def validate(self):
 		self.validate_phone_region()
 		self.validate_default_pipeline()
+		self.validate_automation()
 
 	def on_update(self):
 		self.mark_default_pipeline()
@@ -54,6 +56,39 @@ class SimpleCRMSettings(Document):
 				),
 				InvalidSettingsError,
 			)
+
+	def validate_automation(self):
+		"""The numbers of the Automation tab make sense together; nothing is saved otherwise."""
+		errors = []
+		for fieldname in ("morning_summary_hour", "daily_digest_hour"):
+			if not 0 <= cint(self.get(fieldname)) <= 23:
+				errors.append(_("{0} must be an hour from 0 to 23").format(_(self.meta.get_label(fieldname))))
+		for fieldname in (
+			"callback_minutes",
+			"lead_sla_minutes",
+			"deal_inactivity_days",
+			"sleeping_after_days",
+			"lost_after_days",
+			"automation_batch_size",
+			"background_hand_over_threshold",
+		):
+			if cint(self.get(fieldname)) < 1:
+				errors.append(_("{0} must be at least 1").format(_(self.meta.get_label(fieldname))))
+		if cint(self.overdue_escalation_hours) < 0 or cint(self.important_date_days_ahead) < 0:
+			errors.append(_("Hours and days ahead cannot be negative"))
+		if cint(self.lost_after_days) <= cint(self.sleeping_after_days):
+			errors.append(
+				_("A client must be Sleeping before it is Lost: Lost After must exceed Sleeping After")
+			)
+		a, b = flt(self.abc_a_share), flt(self.abc_b_share)
+		if not (0 < a < b <= 100):
+			errors.append(
+				_(
+					"ABC shares: class A's share must be above 0 and below the A + B share, which is at most 100%"
+				)
+			)
+		if errors:
+			frappe.throw("<br>".join(errors), InvalidSettingsError, title=_("Automation Settings"))
 
 	def mark_default_pipeline(self):
 		"""The pipeline chosen here becomes the default one (CRM Pipeline.is_default follows)."""
