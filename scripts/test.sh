@@ -29,6 +29,8 @@ install_app_on "$TEST_SITE_NAME"
 bench --site "$TEST_SITE_NAME" set-config allow_tests true >/dev/null
 # tests create many users; Frappe otherwise refuses more than 60 new users an hour
 bench --site "$TEST_SITE_NAME" set-config --parse throttle_user_limit 100000 >/dev/null
+# e-mails the tests cause are queued (and checked there), never sent
+bench --site "$TEST_SITE_NAME" set-config --parse mute_emails 1 >/dev/null
 say "Installed apps on $TEST_SITE_NAME:"
 bench --site "$TEST_SITE_NAME" list-apps
 

@@ -152,7 +152,8 @@ for _doctype in _ROW_LEVEL_DOCTYPES:
 		"simple_crm.duplicates.before_merge",
 	]
 
-# a new lead gets its call-back task from a background job enqueued when its transaction commits
+# a new lead is distributed and gets its call-back task from a job enqueued when its insert commits
+doc_events["CRM Lead"]["before_insert"] = "simple_crm.automation.new_leads.before_lead_insert"
 doc_events["CRM Lead"]["after_insert"] = "simple_crm.automation.new_leads.on_lead_insert"
 
 # Row-level visibility: one condition per doctype, for lists and for single records alike
@@ -277,3 +278,13 @@ scheduler_events = {
 		"simple_crm.automation.deal_follow_up.create_follow_up_tasks",
 	],
 }
+
+# e-mails and comments about a deal are activity on it: they move its last activity forward (the nightly
+# follow-up of idle deals reads that; see simple_crm.automation.deal_follow_up)
+for _doctype, _handler in (
+	("Communication", "simple_crm.automation.deal_follow_up.on_communication_insert"),
+	("Comment", "simple_crm.automation.deal_follow_up.on_comment_insert"),
+):
+	_events = doc_events.setdefault(_doctype, {})
+	_previous = _events.get("after_insert") or []
+	_events["after_insert"] = [*([_previous] if isinstance(_previous, str) else _previous), _handler]

@@ -1,21 +1,33 @@
-"""A call-back task for every new lead, whatever channel it came from.
+"""What happens to every new lead, whatever channel it came from, after its insert has committed.
 
-A lead's insert only enqueues a job, and only once its transaction has committed (a rolled-back insert
-enqueues nothing), so inserting a lead stays fast and the job sees the lead as committed. The job makes one
-CRM Task "call back" for the lead's responsible manager, due `callback_minutes` after the lead arrived,
-and notifies the manager. While nobody is responsible for the lead, the task goes to a head of sales (of the
-team of whoever entered the lead, else the first team's) who hands the lead out.
+Inserting a lead does only what must be in the request (validation, normalisation, the duplicate check, the
+insert) and enqueues one job for the rest, once its transaction has committed (a rolled-back insert
+enqueues nothing). The job, in one transaction:
 
-Exactly one task per lead: the task and the mark `callback:<lead>` are written in one transaction, so a job
-that runs twice, or concurrently with `catch_up`, makes nothing the second time. `catch_up` (every few
-minutes) gives their task to recent leads whose job was lost (a worker that was down, a Redis restart).
-A lead already worked on (no longer New) by the time the job runs needs no call-back and gets none.
+1. distributes the lead: Frappe's Assignment Rules on CRM Lead (round robin, load balancing, set up in the
+   Desk), which Frappe would otherwise run inside the insert, run here, as part of the lead's save as far
+   as the assignment guard and the distribution are concerned (simple_crm.distribution): the assignee
+   becomes responsible, exactly once;
+2. makes the workflow actions Frappe would have made in the insert (the Workflow Action list);
+3. makes one CRM Task "call back" for the lead's responsible manager, due `callback_minutes` after the lead
+   arrived, and notifies the manager. While nobody is responsible, the task goes to a head of sales (of the
+   team of whoever entered the lead, else the first team's) who hands the lead out. A lead already worked
+   on (no longer New) by then needs no call-back and gets none.
+
+Exactly once per lead: the mark `new-lead:<lead>` is written in the same transaction, so a job that runs
+twice, or alongside `catch_up`, does nothing the second time. `catch_up` (every few minutes) does the work
+for recent leads whose job was lost (a worker that was down, Redis unreachable at the insert).
 """
+
+import functools
 
 import frappe
 from frappe import _
+from frappe.automation.doctype.assignment_rule import assignment_rule
 from frappe.query_builder.functions import Concat
 from frappe.utils import add_to_date, format_datetime, get_datetime, now_datetime
+from frappe.workflow.doctype.workflow_action import workflow_action
+from redis import exceptions as redis_exceptions
 
 from simple_crm.automation.common import (
 	MARK,
@@ -29,43 +41,53 @@ from simple_crm.automation.common import (
 	notify,
 	settings,
 )
+from simple_crm.permissions.assignments import record_save_finished, record_save_started
 
 JOB = "new_leads"
-# how far back catch_up looks for leads without their call-back task
+# how far back catch_up looks for leads whose job was lost
 CATCH_UP_HOURS = 24
 
 
 def key_for(lead: str) -> str:
-	return f"callback:{lead}"
+	return f"new-lead:{lead}"
+
+
+# set on a lead being inserted: Frappe's Assignment Rules and workflow actions wait for the new-lead job
+DEFER_FLAG = "crm_after_commit"
+
+
+def before_lead_insert(doc, method=None) -> None:
+	"""CRM Lead before_insert: what can wait for the job does not run in this request."""
+	doc.flags[DEFER_FLAG] = True
 
 
 def on_lead_insert(doc, method=None) -> None:
-	"""CRM Lead after_insert: the call-back task is made by a job once this transaction commits."""
-	frappe.enqueue(
-		"simple_crm.automation.new_leads.process_new_lead",
-		queue="short",
-		enqueue_after_commit=True,
-		job_id=f"simple_crm:new-lead:{doc.name}",
-		lead=doc.name,
-	)
+	"""CRM Lead after_insert: the rest is done by a job once this transaction commits."""
+	try:
+		frappe.enqueue(
+			"simple_crm.automation.new_leads.process_new_lead",
+			queue="short",
+			enqueue_after_commit=True,
+			job_id=f"simple_crm:new-lead:{doc.name}",
+			lead=doc.name,
+		)
+	except redis_exceptions.ConnectionError:
+		# the lead is saved all the same; catch_up does its job within minutes
+		frappe.log_error(title="simple_crm: new-lead job not queued")
 
 
 def process_new_lead(lead: str) -> str:
-	"""The job of one new lead; returns its one-line summary."""
-	run = JobRun(JOB)
-	values = settings()
-	if values.callback_task_enabled:
-		with run.item(lead):
-			run.count(make_callback_task(lead, values))
+	"""The job of one new lead (committed by the worker with the job); returns its one-line summary."""
+	run = JobRun(JOB, commit=False)
+	for what in handle_new_lead(lead, settings()):
+		run.count(what)
 	return run.finish()
 
 
 def catch_up() -> str:
-	"""Recent New leads that have no call-back task yet (their job was lost) get one now."""
+	"""Recent leads whose new-lead job was lost get it done now."""
 	run = JobRun(JOB)
 	values = settings()
-	if not values.callback_task_enabled:
-		return run.finish()
 	lead = frappe.qb.DocType("CRM Lead")
 	mark = frappe.qb.DocType(MARK)
 	since = add_to_date(now_datetime(), hours=-CATCH_UP_HOURS)
@@ -73,17 +95,47 @@ def catch_up() -> str:
 	names = (
 		frappe.qb.from_(lead)
 		.left_join(mark)
-		.on(mark.name == Concat("callback:", lead.name))
+		.on(mark.name == Concat("new-lead:", lead.name))
 		.select(lead.name)
-		.where((lead.received_on >= since) & (lead.status == "New") & mark.name.isnull())
+		.where((lead.received_on >= since) & mark.name.isnull())
 		.orderby(lead.received_on)
 		.limit(run.limit + 1)
 		.run(pluck=True)
 	)
 	for name in run.take(names):
 		with run.item(name):
-			run.count(make_callback_task(name, values))
+			for what in handle_new_lead(name, values):
+				run.count(what)
 	return run.finish()
+
+
+def handle_new_lead(lead_name: str, values: frappe._dict) -> list[str]:
+	"""Distribute the lead, make its workflow actions and its call-back task, once; returns what was done."""
+	if not frappe.db.exists("CRM Lead", lead_name):
+		return ["lead gone"]
+	if not claim(key_for(lead_name), JOB, "CRM Lead", lead_name):
+		return ["done before"]
+	done = []
+	lead = frappe.get_doc("CRM Lead", lead_name)
+	if distribute(lead):
+		done.append("distributed")
+	with as_system():
+		workflow_action.process_workflow_actions(lead, "on_update")
+	if values.callback_task_enabled:
+		done.append(make_callback_task(lead_name, values))
+	return done
+
+
+def distribute(lead) -> bool:
+	"""Frappe's Assignment Rules on the lead, as they would have run in its insert; True if one assigned it."""
+	before = lead.responsible
+	record_save_started(lead)
+	try:
+		with as_system():
+			_frappe_apply_assignment_rules(lead)
+	finally:
+		record_save_finished(lead)
+	return bool(lead.responsible and lead.responsible != before)
 
 
 def make_callback_task(lead_name: str, values: frappe._dict) -> str:
@@ -94,15 +146,11 @@ def make_callback_task(lead_name: str, values: frappe._dict) -> str:
 		["name", "lead_name", "company_name", "status", "responsible", "received_on", "creation", "owner"],
 		as_dict=True,
 	)
-	if not lead:
-		return "lead gone"
 	if lead.status != "New":
 		return "already worked on"
 	assignee = lead.responsible or head_for_unassigned(lead.owner)
 	if not assignee:
 		return "nobody to call back"
-	if not claim(key_for(lead.name), JOB, "CRM Lead", lead.name, assignee):
-		return "task existed"
 	arrived = get_datetime(lead.received_on or lead.creation)
 	due = add_to_date(arrived, minutes=values.callback_minutes)
 	who = lead.lead_name or lead.company_name or lead.name
@@ -131,7 +179,7 @@ def make_callback_task(lead_name: str, values: frappe._dict) -> str:
 			notify(
 				assignee,
 				_("New lead {0}: call back by {1}").format(who, format_datetime(due)),
-				"{0}<br><a href='{1}'>{2}</a>".format(
+				"{}<br><a href='{}'>{}</a>".format(
 					frappe.utils.escape_html(description),
 					desk_link("CRM Lead", lead.name),
 					_("Open the lead"),
@@ -160,3 +208,38 @@ def head_for_unassigned(entered_by: str | None) -> str | None:
 		return first[0]
 	heads = heads_of_sales()
 	return heads[0] if heads else None
+
+
+# Frappe runs its Assignment Rules and workflow actions from the on_update hook of every doctype; a lead
+# being inserted (DEFER_FLAG) leaves both to its new-lead job. The hooks are looked up by name at every
+# save, and this module is imported by the lead's before_insert hook, before any on_update runs.
+def _defer_for_new_leads() -> None:
+	if getattr(assignment_rule.apply, "_crm_deferring", False):
+		return
+	frappe_apply = assignment_rule.apply
+	frappe_process = workflow_action.process_workflow_actions
+
+	@functools.wraps(frappe_apply)
+	def apply(doc=None, method=None, doctype=None, name=None):
+		if doc is not None and doc.flags.get(DEFER_FLAG):
+			return
+		return frappe_apply(doc, method, doctype, name)
+
+	@functools.wraps(frappe_process)
+	def process_workflow_actions(doc, state):
+		if doc.flags.get(DEFER_FLAG) and state != "on_trash":
+			return
+		return frappe_process(doc, state)
+
+	apply._crm_deferring = True
+	apply._frappe = frappe_apply
+	process_workflow_actions._frappe = frappe_process
+	assignment_rule.apply = apply
+	workflow_action.process_workflow_actions = process_workflow_actions
+
+
+def _frappe_apply_assignment_rules(doc) -> None:
+	getattr(assignment_rule.apply, "_frappe", assignment_rule.apply)(doc)
+
+
+_defer_for_new_leads()

@@ -8,6 +8,8 @@ import datetime
 from unittest import mock
 
 import frappe
+from frappe.cache_manager import clear_doctype_map
+from frappe.desk.form.assign_to import add as assign
 from frappe.utils import add_to_date, get_datetime
 
 from simple_crm.automation import lead_sla, new_leads
@@ -300,3 +302,110 @@ class TestLeadSLA(LeadAutomationTestCase):
 		doc.members = [m for m in doc.members if m.user != user]
 		doc.save()
 		frappe.db.commit()
+
+
+WEEK = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+class TestDistributionAfterCommit(SalesOrgTestCase):
+	"""Frappe's Assignment Rules hand new leads out in the new-lead job, not in the insert; the assignee
+	becomes responsible exactly once."""
+
+	def setUp(self):
+		super().setUp()
+		self.rules = []
+
+	def tearDown(self):
+		super().tearDown()  # rolls the rule back; forget the cached one
+		clear_doctype_map("Assignment Rule", "CRM Lead")
+		for name in self.rules:
+			frappe.clear_document_cache("Assignment Rule", name)
+
+	def make_rule(self, rule: str) -> str:
+		doc = frappe.get_doc(
+			{
+				"doctype": "Assignment Rule",
+				"name": f"Новые лиды {rule}",
+				"document_type": "CRM Lead",
+				"priority": 1,
+				"assign_condition": "status == 'New' and not responsible",
+				"rule": rule,
+				"users": [{"user": email("sales1")}, {"user": email("sales2")}],
+				"assignment_days": [{"day": day} for day in WEEK],
+			}
+		)
+		frappe.set_user(email("crm_admin"))  # configured by the CRM administrator
+		doc.insert()
+		frappe.set_user("Administrator")
+		self.rules.append(doc.name)
+		return doc.name
+
+	def assignments(self, lead: str) -> list[str]:
+		return frappe.get_all(
+			"ToDo",
+			filters={"reference_type": "CRM Lead", "reference_name": lead, "status": "Open"},
+			pluck="allocated_to",
+		)
+
+	def test_round_robin_in_the_job_exactly_once(self):
+		rule = self.make_rule("Round Robin")
+		leads = [factories.make_lead() for _i in range(4)]
+		for lead in leads:
+			self.assertFalse(lead.responsible, "the insert leaves distribution to the job")
+			self.assertEqual(self.assignments(lead.name), [])
+			self.assertFalse(frappe.db.exists("Workflow Action", {"reference_name": lead.name}))
+		inserted = {lead.name: frappe.db.get_value("CRM Lead", lead.name, "modified") for lead in leads}
+		for lead in leads:
+			new_leads.process_new_lead(lead.name)
+			new_leads.process_new_lead(lead.name)
+		owners = [frappe.db.get_value("CRM Lead", lead.name, "responsible") for lead in leads]
+		self.assertEqual(sorted(owners), sorted([email("sales1"), email("sales2")] * 2))
+		self.assertNotEqual(owners[0], owners[1])
+		for lead, owner in zip(leads, owners, strict=True):
+			self.assertEqual(self.assignments(lead.name), [owner], "assigned once")
+			frappe.set_user(owner)
+			self.assertTrue(frappe.has_permission("CRM Lead", "read", doc=lead.name))
+			frappe.set_user("Administrator")
+			notes = frappe.get_all(
+				"Comment",
+				filters={"reference_name": lead.name, "comment_type": "Info"},
+				pluck="content",
+			)
+			self.assertTrue(any(rule in note for note in notes), notes)
+			# the form a user holds since the insert still saves: the distribution kept the timestamp
+			self.assertEqual(frappe.db.get_value("CRM Lead", lead.name, "modified"), inserted[lead.name])
+			self.assertEqual([t.assigned_to for t in tasks_of(lead.name)], [owner], "its call-back too")
+			self.assertTrue(frappe.db.exists("Workflow Action", {"reference_name": lead.name}))
+		form = leads[0]
+		form.reload()
+		form.interest = "Перезвонить"
+		form.save()
+
+	def test_a_lead_that_arrives_with_a_manager_keeps_them(self):
+		self.make_rule("Round Robin")
+		kept = factories.make_lead(responsible=email("sales3"))
+		new_leads.process_new_lead(kept.name)
+		self.assertEqual(frappe.db.get_value("CRM Lead", kept.name, "responsible"), email("sales3"))
+		self.assertEqual(self.assignments(kept.name), [])
+
+	def test_least_busy_gets_the_next_lead(self):
+		self.make_rule("Load Balancing")
+		busy = [factories.make_lead(responsible=email("sales1")).name for _i in range(2)]
+		for name in busy:
+			assign({"doctype": "CRM Lead", "name": name, "assign_to": [email("sales1")]})
+		lead = factories.make_lead()
+		new_leads.process_new_lead(lead.name)
+		self.assertEqual(frappe.db.get_value("CRM Lead", lead.name, "responsible"), email("sales2"))
+
+	def test_a_lead_from_the_web_is_distributed_by_its_job_too(self):
+		# web forms and integrations insert as Guest; the worker runs the job as that user
+		self.make_rule("Round Robin")
+		lead = factories.make_lead()
+		frappe.set_user("Guest")
+		try:
+			new_leads.process_new_lead(lead.name)
+		finally:
+			frappe.set_user("Administrator")
+		self.assertIn(
+			frappe.db.get_value("CRM Lead", lead.name, "responsible"), (email("sales1"), email("sales2"))
+		)

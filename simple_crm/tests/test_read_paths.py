@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 import frappe
 from frappe.utils.global_search import sync_global_search
 
+from simple_crm.automation import new_leads
 from simple_crm.tests import factories, sales_org
 from simple_crm.tests.sales_org import TwoTeamsRecordsTestCase, email
 
@@ -154,6 +155,10 @@ class TestGroupByCount(ReadPathsTestCase):
 class TestWorkflowActions(ReadPathsTestCase):
 	def test_actions_of_foreign_records_are_not_listed(self):
 		lead = self.theirs["CRM Lead"]
+		# the new-lead job makes a lead's workflow actions once its insert has committed
+		for name in (lead, self.mine["CRM Lead"]):
+			new_leads.handle_new_lead(name, frappe._dict(callback_task_enabled=0))
+		frappe.db.commit()
 		stored = frappe.get_all(
 			"Workflow Action", filters={"reference_doctype": "CRM Lead", "reference_name": lead}, pluck="name"
 		)
