@@ -21,6 +21,9 @@ What it measures (each as median and p95, with the floor: the same operation on 
 3. Reads over REST: the first list page (20 rows, newest first) and its count for leads, deals and tasks
    as a sales manager, a head of sales and a director, and link search by name and by phone; the floor
    is the ToDo list, count and link search of the same user.
+4. Scheduled jobs (part `jobs`, not in the default parts: it changes the site as the nightly jobs do):
+   each job of the app's `scheduler_events`, run twice, with its time, query count and summary
+   (simple_crm.benchmarks.jobs).
 
 The suite creates its own users (`bench.*@bench.invalid`, with a sales team) and API keys, inserts
 leads and ToDos with e-mails `bench-<run>-<n>@bench.invalid`, and removes all of it at the end (also what
@@ -51,6 +54,8 @@ from dataclasses import dataclass, field
 from urllib.parse import quote, urlencode
 
 import frappe
+
+from simple_crm.benchmarks import jobs
 
 DOMAIN = "bench.invalid"
 MANAGER = f"bench.manager@{DOMAIN}"
@@ -680,6 +685,7 @@ def table(results: dict) -> str:
 				out.append(f"    error: {sample[:200]}")
 		if rows:
 			out.append("")
+	out += jobs.table(results.get("jobs") or [])
 	if results.get("profile"):
 		profile = results["profile"]
 		out.append(
@@ -776,6 +782,8 @@ def run(
 			results["in_process"] = in_process([actors["admin"], actors["manager"]], repeat, rng)
 		if "profile" in wanted:
 			results["profile"] = profile_lead_insert(actors["admin"], max(5, repeat // 2), rng)
+		if "jobs" in wanted:
+			results["jobs"] = jobs.time_jobs()
 	finally:
 		results["meta"]["removed"] = tear_down(fixtures)
 	results["meta"]["loadavg_after"] = _loadavg()
