@@ -55,6 +55,7 @@ def after_migrate():
 	seed_workflows()
 	add_todo_index()
 	add_reference_indexes()
+	frappe.get_attr("simple_crm.automation.notifications.seed_example_notifications")()
 
 
 def seed_masters():
