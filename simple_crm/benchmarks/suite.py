@@ -31,8 +31,9 @@ an interrupted earlier run left). It leaves the site's data as it found it, incl
 position of the lead assignment rules. Meant for a development or staging site; it prints a table and
 writes the figures as JSON.
 
-`peer_site`: the place where a peer CRM on the same bench (frappe/crm) will be measured beside these
-figures; see `peer_targets`.
+`--peer-site`: a site of the same bench running frappe/crm; every REST insert figure then gets the peer's
+lead insert beside it, with the peer's own ToDo floor, as Administrator and as a user with its Sales User
+role (simple_crm.benchmarks.peer makes and removes those users and what the run inserted there).
 """
 
 import argparse
@@ -340,8 +341,7 @@ def todo_body(user: str) -> str:
 
 @dataclass
 class Target:
-	"""One CRM on the bench: its site and how to insert a lead there. The suite measures `simple_crm`;
-	a peer CRM is another Target (see `peer_targets`)."""
+	"""One CRM on the bench: its site and how to insert a lead there."""
 
 	site: str
 	label: str
@@ -349,52 +349,122 @@ class Target:
 	lead_body: callable = lead_body
 
 
-def peer_targets(peer_site: str) -> list[Target]:
-	"""Hook for a peer CRM installed on the same bench (frappe/crm): its lead insert goes to
-	`/api/resource/CRM Lead` with `first_name`/`mobile_no`/`email`, and its users and tokens are set up
-	on the peer site the way `set_up` does here. Not measured yet."""
-	raise NotImplementedError(f"peer measurement ({peer_site}) is not implemented yet")
+@dataclass
+class Peer:
+	"""A peer CRM (frappe/crm) on another site of the same bench, measured beside simple_crm with its own
+	users and tokens (simple_crm.benchmarks.peer) and its own ToDo floor."""
+
+	target: Target
+	tokens: dict[str, str]
+	users: dict[str, str]
+	version: str | None = None
+
+
+def _peer_command(site: str, action: str) -> dict:
+	result = subprocess.run(
+		[sys.executable, "-m", "simple_crm.benchmarks.peer", "--site", site, action],
+		capture_output=True,
+		text=True,
+		check=True,
+		cwd=os.path.join(frappe.utils.get_bench_path(), "sites"),
+	)
+	return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def peer_set_up(peer_site: str) -> Peer:
+	from simple_crm.benchmarks import peer
+
+	answer = _peer_command(peer_site, "setup")
+	return Peer(
+		target=Target(site=peer_site, label="frappe/crm", lead_body=peer.lead_body),
+		tokens=answer["tokens"],
+		users={"admin": "Administrator", "manager": peer.PEER_MANAGER},
+		version=answer.get("crm"),
+	)
+
+
+def _insert_load(
+	target_site: str,
+	port: int,
+	path: str,
+	body: str,
+	authorization: str,
+	n_clients: int,
+	requests: int,
+	seconds: float,
+	rng: random.Random,
+) -> dict:
+	job = {
+		"host": "127.0.0.1",
+		"port": port,
+		"site": target_site,
+		"clients": n_clients,
+		"method": "POST",
+		"path": path,
+		"body": body,
+		"headers": {"Authorization": authorization},
+		"requests": requests,
+		"seconds": seconds,
+		"warmup": 2,
+		"run": frappe.generate_hash(length=8),
+		"n_base": rng.randrange(10**9),
+	}
+	result = load(job)
+	figures = summarise(result["latencies_ms"], result["wall_s"])
+	figures["errors"] = result["errors"]
+	if result["error_samples"]:
+		figures["error_samples"] = result["error_samples"]
+	return figures
 
 
 def rest_inserts(
 	target: Target,
 	port: int,
-	actors: list[Actor],
+	actors: dict[str, Actor],
 	clients: list[int],
 	requests: int,
 	seconds: float,
 	rng: random.Random,
+	peer: Peer | None = None,
 ) -> list[dict]:
 	rows = []
-	for actor in actors:
+	for key, actor in actors.items():
 		for n_clients in clients:
 			row = {"operation": "REST insert CRM Lead", "user": actor.label, "clients": n_clients}
-			for key, path, body in (
-				("floor", "/api/resource/ToDo", todo_body(actor.user)),
-				("value", quote(target.lead_path), target.lead_body()),
-			):
-				job = {
-					"host": "127.0.0.1",
-					"port": port,
-					"site": target.site,
-					"clients": n_clients,
-					"method": "POST",
-					"path": path,
-					"body": body,
-					"headers": {"Authorization": actor.authorization},
-					"requests": requests,
-					"seconds": seconds,
-					"warmup": 2,
-					"run": frappe.generate_hash(length=8),
-					"n_base": rng.randrange(10**9),
-				}
-				result = load(job)
-				row[key] = summarise(result["latencies_ms"], result["wall_s"])
-				row[key]["errors"] = result["errors"]
-				if result["error_samples"]:
-					row[key]["error_samples"] = result["error_samples"]
+			load_args = (n_clients, requests, seconds, rng)
+			row["floor"] = _insert_load(
+				target.site,
+				port,
+				"/api/resource/ToDo",
+				todo_body(actor.user),
+				actor.authorization,
+				*load_args,
+			)
+			row["value"] = _insert_load(
+				target.site,
+				port,
+				quote(target.lead_path),
+				target.lead_body(),
+				actor.authorization,
+				*load_args,
+			)
 			row["ratio_median"] = ratio(row["value"]["median_ms"], row["floor"]["median_ms"])
 			row["ratio_p95"] = ratio(row["value"]["p95_ms"], row["floor"]["p95_ms"])
+			if peer and key in peer.tokens:
+				user, token = peer.users[key], peer.tokens[key]
+				row["peer_floor"] = _insert_load(
+					peer.target.site, port, "/api/resource/ToDo", todo_body(user), token, *load_args
+				)
+				row["peer"] = _insert_load(
+					peer.target.site,
+					port,
+					quote(peer.target.lead_path),
+					peer.target.lead_body(),
+					token,
+					*load_args,
+				)
+				row["peer_ratio_median"] = ratio(row["peer"]["median_ms"], row["peer_floor"]["median_ms"])
+				row["peer_ratio_p95"] = ratio(row["peer"]["p95_ms"], row["peer_floor"]["p95_ms"])
 			rows.append(row)
 			_progress(row)
 	return rows
@@ -661,8 +731,23 @@ def _line(row: dict) -> str:
 	)
 
 
+def _peer_line(row: dict) -> str | None:
+	if "peer" not in row:
+		return None
+	value, floor = row["peer"], row["peer_floor"]
+	return (
+		f"{'  frappe/crm (peer)':<38} {row['user']:<14} {row['clients']:>3} {value['n']:>4}"
+		f" {_fmt(value['median_ms'], 8)} {_fmt(value['p95_ms'], 8)} {_fmt(value['req_s'], 6)}"
+		f" | {_fmt(floor['median_ms'], 9)} {_fmt(floor['p95_ms'], 8)} {_fmt(floor['req_s'], 6)}"
+		f" | {_fmt(row['peer_ratio_median'], 6, 2)} {_fmt(row['peer_ratio_p95'], 6, 2)}"
+		f" {value.get('errors', 0) + floor.get('errors', 0):>4}"
+	)
+
+
 def _progress(row: dict) -> None:
 	print(_line(row), file=sys.stderr, flush=True)
+	if _peer_line(row):
+		print(_peer_line(row), file=sys.stderr, flush=True)
 
 
 def table(results: dict) -> str:
@@ -679,6 +764,8 @@ def table(results: dict) -> str:
 		rows = results.get(section) or []
 		for row in rows:
 			out.append(_line(row))
+			if _peer_line(row):
+				out.append(_peer_line(row))
 			for sample in (
 				row["value"].get("error_samples", [])[:1] + row["floor"].get("error_samples", [])[:1]
 			):
@@ -733,8 +820,7 @@ def run(
 	wanted = {p.strip() for p in parts.split(",")}
 	rng = random.Random(seed)
 	targets = [Target(site=site, label="simple_crm")]
-	if peer_site:
-		targets += peer_targets(peer_site)
+	peer = None
 	results = {
 		"meta": {
 			"site": site,
@@ -757,6 +843,9 @@ def run(
 	frappe.set_user("Administrator")
 	try:
 		actors = set_up(fixtures)
+		if peer_site and "insert" in wanted:
+			peer = peer_set_up(peer_site)
+			results["meta"]["peer"] = {"site": peer_site, "app": "frappe/crm", "version": peer.version}
 		print(HEADER, file=sys.stderr, flush=True)
 		if wanted & {"insert", "reads"}:
 			with gunicorn(site) as port:
@@ -764,11 +853,12 @@ def run(
 					results["rest_insert"] = rest_inserts(
 						targets[0],
 						port,
-						[actors["admin"], actors["manager"]],
+						{"admin": actors["admin"], "manager": actors["manager"]},
 						list(clients),
 						requests,
 						seconds,
 						rng,
+						peer,
 					)
 				if "reads" in wanted:
 					results["rest_reads"] = rest_reads(
@@ -786,6 +876,8 @@ def run(
 			results["jobs"] = jobs.time_jobs()
 	finally:
 		results["meta"]["removed"] = tear_down(fixtures)
+		if peer:
+			results["meta"]["peer"]["removed"] = _peer_command(peer_site, "teardown")
 	results["meta"]["loadavg_after"] = _loadavg()
 	print(table(results))
 	if out:
@@ -806,7 +898,7 @@ def main(argv: list[str] | None = None) -> None:
 	parser.add_argument("--reads", type=int, default=30, help="measured requests per read figure")
 	parser.add_argument("--repeat", type=int, default=20, help="in-process inserts per figure")
 	parser.add_argument("--parts", default="insert,inprocess,profile,reads")
-	parser.add_argument("--peer-site", help="a site with frappe/crm on the same bench (not measured yet)")
+	parser.add_argument("--peer-site", help="a site with frappe/crm on the same bench, measured beside")
 	parser.add_argument("--seed", type=int, default=42)
 	args = parser.parse_args(argv)
 	sites_path = os.path.abspath(args.sites_path)
