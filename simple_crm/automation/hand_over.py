@@ -101,7 +101,8 @@ def run(hand_over: str) -> str:
 		return job.finish()
 	try:
 		with assignments.handing_over():
-			start(hand_over)
+			if not start(hand_over):
+				return job.finish()  # another run completed it meanwhile
 			while move_next_chunk(hand_over, job):
 				pass
 			while move_next_assignments(hand_over, job):
@@ -121,12 +122,16 @@ def locked(record: str):
 	return frappe.get_doc(DOCTYPE, record, for_update=True)
 
 
-def start(record: str) -> None:
+def start(record: str) -> bool:
 	doc = locked(record)
+	if doc.status == COMPLETED:
+		frappe.db.rollback()
+		return False
 	# the users were checked when it was requested; the successor may have been disabled since
 	handover.validate_users(doc.from_user, doc.to_user)
 	doc.db_set({"status": IN_PROGRESS, "error": None})
 	frappe.db.commit()
+	return True
 
 
 def plan_of(doc) -> list[tuple[str, str]]:
@@ -161,11 +166,13 @@ def move_next_chunk(record: str, job: JobRun) -> bool:
 	plan = plan_of(doc)
 	done = cint(doc.records_done)
 	chunk = plan[done : done + batch_size()]
-	if not chunk:
+	if not chunk or doc.status == COMPLETED:
 		frappe.db.rollback()
 		return False
 	progress = progress_of(doc)
-	note = handover.hand_over_note(doc.from_user, doc.to_user, doc.reason)
+	# the timeline line in the language of whoever asked, as an immediate hand-over writes it
+	with in_language(doc.requested_by or doc.owner):
+		note = handover.hand_over_note(doc.from_user, doc.to_user, doc.reason)
 	for kind, name in chunk:
 		if handover.move(kind, name, doc.from_user, doc.to_user, note):
 			progress[kind].append(name)
@@ -181,6 +188,9 @@ def move_next_chunk(record: str, job: JobRun) -> bool:
 def move_next_assignments(record: str, job: JobRun) -> bool:
 	"""Move a chunk of the user's open assignments and commit it; False when none is left."""
 	doc = locked(record)
+	if doc.status == COMPLETED:
+		frappe.db.rollback()
+		return False
 	size = batch_size()
 	moved = handover.reassign_todos(doc.from_user, doc.to_user, limit=size)
 	if not moved:
@@ -195,8 +205,12 @@ def move_next_assignments(record: str, job: JobRun) -> bool:
 
 
 def complete(record: str, job: JobRun) -> None:
-	"""Completed, and everyone concerned told, in one transaction."""
+	"""Completed, and everyone concerned told, in one transaction (once: a run that waited on the lock finds
+	it Completed)."""
 	doc = locked(record)
+	if doc.status == COMPLETED:
+		frappe.db.rollback()
+		return
 	doc.db_set({"status": COMPLETED, "handed_over_on": now_datetime()}, notify=True)
 	for user in {doc.from_user, doc.to_user, doc.requested_by} - {None, "", "Administrator"}:
 		with in_language(user):

@@ -301,16 +301,19 @@ class TestBackgroundHandOver(SalesOrgRestTestCase):
 			frappe.db.exists("Error Log", {"reference_doctype": "CRM Hand Over", "reference_name": name})
 		)
 
-		# only who may hand the work over may run it again
-		for user in (email("sales1"), email("head_b")):
-			frappe.set_user(user)
-			self.assertRaises(frappe.PermissionError, background.resume, name)
-		frappe.set_user(email("head_a"))
-		record.resume()
-		frappe.db.commit()  # the job is enqueued when this commits
-		self.assertRaises(handover.HandOverError, background.resume, name)  # queued already
-		frappe.set_user("Administrator")
+		# the form's Run Again: only who may hand the work over may run it again
+		resume = {"dt": "CRM Hand Over", "dn": name, "method": "resume"}
+		for user in ("sales1", "head_b"):
+			r = self.rest_call("run_doc_method", resume, email(user))
+			self.assertEqual(r.status_code, 403, r.text[:300])
+		self.assertEqual(self.record(name).status, "Failed")
+		r = self.rest_call("run_doc_method", resume, email("head_a"))
+		self.assertEqual(r.status_code, 200, r.text[:300])
 		self.assertEqual(self.record(name).status, "Queued")
+		r = self.rest_call("run_doc_method", resume, email("head_a"))
+		self.assertEqual(r.status_code, 417, r.text[:300])
+		self.assertIn("already queued or running", r.error_text())
+
 		job = take_job(name)
 		self.assertEqual(job["user"], email("head_a"))
 		run_as_worker(job)
@@ -318,6 +321,7 @@ class TestBackgroundHandOver(SalesOrgRestTestCase):
 		self.assert_notified_once(name)
 		frappe.set_user(email("head_a"))
 		self.assertRaises(handover.HandOverError, background.resume, name)  # completed
+		frappe.set_user("Administrator")
 
 	def test_checked_in_the_request_and_one_at_a_time(self):
 		for user in ("head_b", "director", "sales1"):
