@@ -245,7 +245,8 @@ doctype_list_js = {"CRM Hand Over": "public/js/crm_hand_over_list.js"}
 doctype_js = {"Contact": "public/js/contact.js"}
 
 # The duplicate index is maintained by on_trash of the records it points to; it never blocks a delete
-ignore_links_on_delete = ["CRM Contact Point"]
+# neither do the marks of the automation jobs (what they did once about a record: simple_crm.automation)
+ignore_links_on_delete = ["CRM Contact Point", "CRM Automation Mark"]
 
 # Calls and tasks on the timelines of the records they concern (read live, see simple_crm/timeline.py)
 additional_timeline_content = {

@@ -17,7 +17,7 @@ Each lead is escalated once (the mark `sla:<lead>`), committed with its escalati
 import frappe
 from frappe import _
 from frappe.query_builder.functions import Concat
-from frappe.utils import add_to_date, format_datetime, get_datetime, get_fullname, now_datetime
+from frappe.utils import add_to_date, escape_html, format_datetime, get_datetime, get_fullname, now_datetime
 
 from simple_crm.automation.common import (
 	MARK,
@@ -94,7 +94,7 @@ def escalate(lead_name: str, values: frappe._dict) -> list[str]:
 	if head:
 		with in_language(head):
 			subject = _("Lead {0} has had no response for {1} minutes").format(
-				lead.lead_name or lead.company_name or lead.name, waited
+				escape_html(lead.lead_name or lead.company_name or lead.name), waited
 			)
 			lines = [
 				_("Received: {0}").format(format_datetime(lead.received_on)),
@@ -205,7 +205,7 @@ def reassign(lead, current: str | None, successor: str) -> None:
 				get_fullname(current) if current else _("nobody"), get_fullname(successor)
 			),
 		)
-	who = lead.lead_name or lead.company_name or lead.name
+	who = escape_html(lead.lead_name or lead.company_name or lead.name)
 	with in_language(successor):
 		notify(
 			successor,

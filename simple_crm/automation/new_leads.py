@@ -25,7 +25,7 @@ import frappe
 from frappe import _
 from frappe.automation.doctype.assignment_rule import assignment_rule
 from frappe.query_builder.functions import Concat
-from frappe.utils import add_to_date, format_datetime, get_datetime, now_datetime
+from frappe.utils import add_to_date, escape_html, format_datetime, get_datetime, now_datetime
 from frappe.workflow.doctype.workflow_action import workflow_action
 from redis import exceptions as redis_exceptions
 
@@ -178,9 +178,9 @@ def make_callback_task(lead_name: str, values: frappe._dict) -> str:
 			).insert(ignore_permissions=True)
 			notify(
 				assignee,
-				_("New lead {0}: call back by {1}").format(who, format_datetime(due)),
+				_("New lead {0}: call back by {1}").format(escape_html(who), format_datetime(due)),
 				"{}<br><a href='{}'>{}</a>".format(
-					frappe.utils.escape_html(description),
+					escape_html(description),
 					desk_link("CRM Lead", lead.name),
 					_("Open the lead"),
 				),
