@@ -6,6 +6,7 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import flt
 
+from simple_crm.automation.deal_follow_up import record_activity
 from simple_crm.calls import client_of_contact, find_caller
 from simple_crm.client_links import set_client_from
 from simple_crm.permissions import set_default_responsible
@@ -55,6 +56,9 @@ class CRMCall(Document):
 		self.link_caller()
 		self.set_client_from_links()
 
+	def on_update(self):
+		self.record_deal_activity()
+
 	def set_manager(self):
 		"""A call logged by hand is the logging manager's call."""
 		set_default_responsible(self, "manager")
@@ -92,3 +96,9 @@ class CRMCall(Document):
 		set_client_from(self, ("deal", "CRM Deal"))
 		if not self.client and self.contact:
 			self.client = client_of_contact(self.contact)
+
+	def record_deal_activity(self):
+		"""A call about a deal is activity on it, at the time the call took place: when it is logged, or
+		when it is linked to the deal later."""
+		if self.deal and self.has_value_changed("deal"):
+			record_activity(self.deal, self.started_at or self.creation)

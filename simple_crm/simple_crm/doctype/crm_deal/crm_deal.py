@@ -7,6 +7,7 @@ from frappe.model.document import Document
 from frappe.utils import flt, today
 
 from simple_crm import masters, pipelines, workflows
+from simple_crm.automation.deal_follow_up import record_activity
 from simple_crm.client_links import check_counterparty_client, set_client_from
 from simple_crm.integrity import check_deal_can_be_deleted
 from simple_crm.masters import LostReasonRequiredError  # re-exported: the deal's own rule
@@ -78,6 +79,7 @@ class CRMDeal(Document):
 		expected_close_date: DF.Date | None
 		items: DF.Table[CRMDealItem]
 		items_total: DF.Currency
+		last_activity_on: DF.Datetime | None
 		lost_at_stage: DF.Data | None
 		lost_comment: DF.SmallText | None
 		lost_on: DF.Date | None
@@ -107,6 +109,10 @@ class CRMDeal(Document):
 		self.set_title()
 		self.apply_outcome()
 		self.clear_lost_reason()
+		self.keep_last_activity()
+
+	def on_update(self):
+		self.record_stage_move()
 
 	def validate_workflow(self):
 		"""Frappe's workflow check, adapted to pipelines: a new deal starts in its own pipeline's first
@@ -314,3 +320,24 @@ class CRMDeal(Document):
 			elif not self.lost_on:
 				self.lost_on = today()
 		self.won_on = None
+
+	def keep_last_activity(self):
+		"""The last activity is the system's to keep (see simple_crm.automation.deal_follow_up): a new deal
+		starts with its creation, a saved deal keeps the stored time whatever the form or the request
+		sent, so a deal object held in memory while activity was recorded does not write an older time
+		back."""
+		if self.previous is None:
+			self.last_activity_on = self.creation
+		else:
+			self.last_activity_on = self.previous.last_activity_on
+
+	def record_stage_move(self):
+		"""A move to another stage is activity on the deal. Recorded after the save, as every activity is,
+		so the move's own version shows the move only."""
+		if self.previous is not None and self.stage_changed:
+			record_activity(self.name)
+
+
+def on_doctype_update():
+	# the follow-up job reads open deals by their last activity (simple_crm.automation.deal_follow_up)
+	frappe.db.add_index("CRM Deal", ["stage_type", "last_activity_on"], "stage_type_last_activity_index")

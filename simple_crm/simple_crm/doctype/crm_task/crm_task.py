@@ -6,6 +6,7 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import get_datetime, now_datetime
 
+from simple_crm.automation.deal_follow_up import record_activity
 from simple_crm.constants import TIMELINE_DOCTYPES
 from simple_crm.permissions import set_default_responsible
 
@@ -65,6 +66,9 @@ class CRMTask(Document):
 		self.validate_reminder()
 		self.set_completion()
 		self.update_checklist()
+
+	def on_update(self):
+		self.record_deal_activity()
 
 	def set_people(self):
 		"""The author is whoever creates the task and never changes; the assignee follows the one rule for who
@@ -138,3 +142,11 @@ class CRMTask(Document):
 				row.done_on = now_datetime()
 			else:
 				row.done_by, row.done_on = old.done_by, old.done_on
+
+	def record_deal_activity(self):
+		"""A task about a deal is activity on it when it is made (or moved onto the deal) and when its
+		status changes (started, done, cancelled); editing its text or dates is not."""
+		if self.reference_doctype != "CRM Deal" or not self.reference_name:
+			return
+		if any(self.has_value_changed(field) for field in ("reference_doctype", "reference_name", "status")):
+			record_activity(self.reference_name)
