@@ -1,0 +1,421 @@
+"""The daily digest: what changed in the last 24 hours, by e-mail to every head of sales and director.
+
+`send_daily_digests` runs every hour (hooks.py) and starts the day's digests at `daily_digest_hour`
+(Simple CRM Settings > Automation, the system's time zone). The period is the 24 hours up to that hour,
+the same for every recipient and for every run of the day. Each enabled user with the CRM Head of Sales
+or CRM Director role gets one e-mail (through the Email Queue) in their own language with:
+
+- the leads received in the period,
+- the deals won and the deals lost in the period, with their amounts and totals,
+- the other stage moves of deals in the period (from the deals' version history: Frappe's Version rows of
+  CRM Deal that change `stage`, which is where every move, by the form, the kanban, REST or a workflow
+  action, is recorded),
+- the tasks overdue now,
+
+each record linked to its form in the Desk. Every list is read with `frappe.get_list(..., user=recipient)`,
+which applies the recipient's role permissions and the row-level rules (simple_crm.permissions.rules): a
+head of sales reads their team's records, a director everything. At most `ITEMS_PER_SECTION` records are
+listed per section, with the count of the rest and a link to the list.
+
+A recipient with nothing in any section gets no e-mail that day (counted as "nothing to report"): an empty
+e-mail every morning teaches people to skip the digest. Each recipient is claimed once per day
+(`digest:<date>:<user>`), in the transaction that queues their e-mail, so a second run sends nothing twice.
+The day itself is claimed when its first run starts: a run that crashed half-way, or left recipients for
+the next run (batch size), is finished by the next hourly runs of the same day, and a day whose digest hour
+passed without a run (scheduler stopped, switch turned on later) is skipped rather than sent late.
+
+Adding a section (complaints, once they are a doctype): write a function `(digest) -> Section` reading
+its records with `frappe.get_list(..., user=digest.user)` and add it to `SECTIONS`.
+"""
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import cached_property
+
+import frappe
+from frappe import _
+from frappe.utils import cint, flt, fmt_money, format_datetime, formatdate, get_url_to_list, now_datetime
+
+from simple_crm import pipelines
+from simple_crm.automation.common import (
+	SYSTEM_USER,
+	JobRun,
+	claim,
+	claimed,
+	claimed_keys,
+	desk_link,
+	in_language,
+	settings,
+	users_with_role,
+)
+from simple_crm.constants import OPEN_TASK_STATUSES
+from simple_crm.permissions.roles import HEAD_OF_SALES
+
+JOB = "digest"
+DIRECTOR = "CRM Director"
+RECIPIENT_ROLES = (HEAD_OF_SALES, DIRECTOR)
+TEMPLATE = "simple_crm/templates/emails/daily_digest.html"
+ITEMS_PER_SECTION = 50
+# stage moves read per day at most (the Version rows of the period); a day with more lists the first ones
+MAX_MOVES = 20_000
+# how a Version of a deal that changes the stage starts its change (Frappe writes compact JSON)
+STAGE_CHANGED = '%["stage",%'
+
+
+@dataclass(frozen=True)
+class Period:
+	start: datetime
+	end: datetime
+	now: datetime
+
+	@property
+	def day(self) -> str:
+		return self.end.date().isoformat()
+
+
+@dataclass
+class Item:
+	label: str
+	url: str
+	detail: str = ""
+
+
+@dataclass
+class Section:
+	key: str
+	title: str
+	count: int
+	items: list[Item] = field(default_factory=list)
+	total: str = ""
+	more_url: str = ""
+
+
+@dataclass(frozen=True)
+class Move:
+	deal: str
+	at: datetime
+	from_stage: str
+	to_stage: str
+	to_type: str | None  # the stage type the move went to, when the version records it
+
+
+@dataclass
+class Digest:
+	"""What the sections of one recipient's digest read: the recipient, the period and the period's stage
+	moves (read once for everyone)."""
+
+	user: str
+	period: Period
+	moves: list[Move]
+
+	@cached_property
+	def deals(self) -> dict[str, frappe._dict]:
+		"""The moved deals the recipient may see (their permissions and row-level rules), by name."""
+		names = sorted({move.deal for move in self.moves})
+		if not names:
+			return {}
+		rows = frappe.get_list(
+			"CRM Deal",
+			filters=[["name", "in", names]],
+			fields=["name", "deal_name", "pipeline", "amount", "currency", "responsible", "lost_reason"],
+			limit_page_length=0,
+			user=self.user,
+		)
+		return {row.name: row for row in rows}
+
+
+# --- the job ---------------------------------------------------------------------------------------------
+
+
+def send_daily_digests() -> str | None:
+	"""Scheduler (hourly): the day's digests, started at the digest hour, finished by later runs that day.
+	Returns the run's summary line (None when there is nothing to do this hour)."""
+	config = settings()
+	if not config.daily_digest_enabled:
+		return None
+	now = now_datetime()
+	hour = cint(config.daily_digest_hour)
+	if not 0 <= hour <= 23 or now.hour < hour:
+		return None
+	end = now.replace(hour=hour, minute=0, second=0, microsecond=0)
+	period = Period(start=end - timedelta(hours=24), end=end, now=now)
+	day_key = f"{JOB}:{period.day}"
+	if now.hour == hour:
+		claim(day_key, JOB)
+		frappe.db.commit()
+	elif not claimed(day_key):
+		return None  # the digest hour passed without a run: today's digest is skipped, not sent late
+	waiting = pending_recipients(period)
+	if not waiting and now.hour != hour:
+		return None
+	run = JobRun(JOB)
+	moves = stage_moves(period) if waiting else []
+	for user in run.take(waiting):
+		with run.item(user):
+			send_digest(user, period, moves, run)
+	return run.finish()
+
+
+def recipients() -> list[str]:
+	"""Enabled heads of sales and directors (system users), the system user aside."""
+	users = set()
+	for role in RECIPIENT_ROLES:
+		users.update(users_with_role(role))
+	users.discard(SYSTEM_USER)
+	return sorted(users)
+
+
+def recipient_key(period: Period, user: str) -> str:
+	return f"{JOB}:{period.day}:{user}"
+
+
+def pending_recipients(period: Period) -> list[str]:
+	users = recipients()
+	done = claimed_keys([recipient_key(period, user) for user in users])
+	return [user for user in users if recipient_key(period, user) not in done]
+
+
+def send_digest(user: str, period: Period, moves: list[Move], run: JobRun) -> None:
+	if not claim(recipient_key(period, user), JOB, user=user):
+		run.count("already sent")
+		return
+	with in_language(user):
+		sections = build_sections(user, period, moves)
+		if not any(section.count for section in sections):
+			run.count("nothing to report")
+			return
+		frappe.sendmail(
+			recipients=[frappe.db.get_value("User", user, "email") or user],
+			subject=_("CRM digest for {0}").format(formatdate(period.end.date())),
+			message=render(user, period, sections),
+			delayed=True,
+			add_unsubscribe_link=False,
+		)
+	run.count("sent")
+
+
+def build_sections(user: str, period: Period, moves: list[Move]) -> list[Section]:
+	"""The digest of `user`: every section, empty ones included, in their order."""
+	digest = Digest(user=user, period=period, moves=moves)
+	return [build(digest) for build in SECTIONS]
+
+
+def render(user: str, period: Period, sections: list[Section]) -> str:
+	return frappe.render_template(
+		TEMPLATE,
+		{
+			"recipient_name": frappe.utils.get_fullname(user),
+			"period_start": format_datetime(period.start),
+			"period_end": format_datetime(period.end),
+			"sections": [section for section in sections if section.count],
+		},
+	)
+
+
+# --- sections --------------------------------------------------------------------------------------------
+
+
+def new_leads(digest: Digest) -> Section:
+	filters = [["received_on", ">=", digest.period.start], ["received_on", "<", digest.period.end]]
+	rows = frappe.get_list(
+		"CRM Lead",
+		filters=filters,
+		fields=["name", "lead_name", "company_name", "responsible", "source"],
+		order_by="received_on asc",
+		limit_page_length=ITEMS_PER_SECTION,
+		user=digest.user,
+	)
+	return Section(
+		key="new_leads",
+		title=_("New leads"),
+		count=count("CRM Lead", filters, digest.user) if len(rows) == ITEMS_PER_SECTION else len(rows),
+		items=[
+			Item(
+				label=" — ".join(part for part in (row.lead_name, row.company_name) if part) or row.name,
+				url=desk_link("CRM Lead", row.name),
+				detail=", ".join(
+					part
+					for part in (
+						person(row.responsible) if row.responsible else _("nobody responsible yet"),
+						_(row.source) if row.source else "",
+					)
+					if part
+				),
+			)
+			for row in rows
+		],
+		more_url=get_url_to_list("CRM Lead"),
+	)
+
+
+def won_deals(digest: Digest) -> Section:
+	return outcome_section(digest, pipelines.WON, "won_deals", _("Deals won"))
+
+
+def lost_deals(digest: Digest) -> Section:
+	return outcome_section(digest, pipelines.LOST, "lost_deals", _("Deals lost"))
+
+
+def outcome_section(digest: Digest, stage_type: str, key: str, title: str) -> Section:
+	closed = {}
+	for move in digest.moves:  # the last move of a deal into a stage of this type; it is listed once
+		deal = digest.deals.get(move.deal)
+		if deal and move_type(move, deal) == stage_type:
+			closed[move.deal] = (move, deal)
+	totals: dict[str, float] = {}
+	items = []
+	for _move, deal in sorted(closed.values(), key=lambda pair: pair[0].at):
+		totals[deal.currency or ""] = totals.get(deal.currency or "", 0) + flt(deal.amount)
+		details = [money(deal.amount, deal.currency), person(deal.responsible) if deal.responsible else ""]
+		if stage_type == pipelines.LOST and deal.lost_reason:
+			details.append(_(deal.lost_reason))
+		items.append(
+			Item(
+				label=deal_label(deal),
+				url=desk_link("CRM Deal", deal.name),
+				detail=", ".join(part for part in details if part),
+			)
+		)
+	return Section(
+		key=key,
+		title=title,
+		count=len(items),
+		items=items[:ITEMS_PER_SECTION],
+		total=", ".join(money(amount, currency) for currency, amount in sorted(totals.items())),
+		more_url=get_url_to_list("CRM Deal"),
+	)
+
+
+def other_stage_moves(digest: Digest) -> Section:
+	items = []
+	for move in digest.moves:
+		deal = digest.deals.get(move.deal)
+		if not deal or move_type(move, deal) in (pipelines.WON, pipelines.LOST):
+			continue
+		items.append(
+			Item(
+				label=deal_label(deal),
+				url=desk_link("CRM Deal", deal.name),
+				detail=f"{_(move.from_stage or '')} → {_(move.to_stage or '')}",
+			)
+		)
+	return Section(
+		key="stage_moves",
+		title=_("Stage moves"),
+		count=len(items),
+		items=items[:ITEMS_PER_SECTION],
+		more_url=get_url_to_list("CRM Deal"),
+	)
+
+
+def overdue_tasks(digest: Digest) -> Section:
+	filters = [["status", "in", list(OPEN_TASK_STATUSES)], ["due_on", "<", digest.period.now]]
+	rows = frappe.get_list(
+		"CRM Task",
+		filters=filters,
+		fields=["name", "subject", "assigned_to", "due_on"],
+		order_by="due_on asc",
+		limit_page_length=ITEMS_PER_SECTION,
+		user=digest.user,
+	)
+	return Section(
+		key="overdue_tasks",
+		title=_("Overdue tasks"),
+		count=count("CRM Task", filters, digest.user) if len(rows) == ITEMS_PER_SECTION else len(rows),
+		items=[
+			Item(
+				label=row.subject or row.name,
+				url=desk_link("CRM Task", row.name),
+				detail=", ".join(
+					part
+					for part in (
+						_("due {0}").format(format_datetime(row.due_on)),
+						person(row.assigned_to) if row.assigned_to else "",
+					)
+					if part
+				),
+			)
+			for row in rows
+		],
+		more_url=get_url_to_list("CRM Task"),
+	)
+
+
+# The digest's sections in their order. Complaints (not a doctype yet) get theirs here: a function like
+# `new_leads`, reading with frappe.get_list(..., user=digest.user) so it stays in the recipient's scope.
+SECTIONS: list[Callable[[Digest], Section]] = [
+	new_leads,
+	won_deals,
+	lost_deals,
+	other_stage_moves,
+	overdue_tasks,
+]
+
+
+# --- reading ---------------------------------------------------------------------------------------------
+
+
+def stage_moves(period: Period) -> list[Move]:
+	"""Every stage move of a deal in the period, oldest first, read once per run for all recipients.
+
+	Version rows are written once and never changed, so `modified` (which Frappe indexes) is their
+	creation time: the period's rows are one range of that index."""
+	rows = frappe.get_all(
+		"Version",
+		filters=[
+			["ref_doctype", "=", "CRM Deal"],
+			["modified", ">=", period.start],
+			["modified", "<", period.end],
+			["data", "like", STAGE_CHANGED],
+		],
+		fields=["docname", "data", "creation"],
+		order_by="modified asc",
+		limit_page_length=MAX_MOVES,
+	)
+	moves = []
+	for row in rows:
+		try:
+			changed = {change[0]: change for change in json.loads(row.data).get("changed") or []}
+		except (ValueError, TypeError, IndexError):
+			continue
+		stage = changed.get("stage")
+		if not stage or len(stage) < 3:
+			continue
+		stage_type = changed.get("stage_type")
+		moves.append(
+			Move(
+				deal=row.docname,
+				at=row.creation,
+				from_stage=stage[1],
+				to_stage=stage[2],
+				to_type=stage_type[2] if stage_type and len(stage_type) > 2 else None,
+			)
+		)
+	return moves
+
+
+def move_type(move: Move, deal: frappe._dict) -> str:
+	"""The type of the stage the deal moved to: as the version recorded it, else as its pipeline has it."""
+	if move.to_type:
+		return move.to_type
+	stage = pipelines.get_stage(deal.pipeline, move.to_stage) if deal.pipeline else None
+	return stage.stage_type if stage else pipelines.OPEN
+
+
+def count(doctype: str, filters: list, user: str) -> int:
+	rows = frappe.get_list(doctype, filters=filters, fields=["count(*) as total"], user=user)
+	return cint(rows[0].total) if rows else 0
+
+
+def person(user: str) -> str:
+	return frappe.utils.get_fullname(user) if user else ""
+
+
+def money(amount, currency: str | None) -> str:
+	return fmt_money(flt(amount), currency=currency or None)
+
+
+def deal_label(deal: frappe._dict) -> str:
+	return f"{deal.deal_name} ({deal.name})" if deal.deal_name else deal.name
