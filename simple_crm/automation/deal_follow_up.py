@@ -77,14 +77,14 @@ def on_communication_insert(doc, method=None) -> None:
 # --- the job ---------------------------------------------------------------------------------------------
 
 
-def create_follow_up_tasks() -> str | None:
+def create_follow_up_tasks() -> str:
 	"""Scheduler (daily_long): one follow-up task for each open deal idle for N days, at most the batch
 	size per run (the oldest first; the rest the next night). Returns the run's summary line."""
+	run = JobRun(JOB)
 	config = settings()
 	if not config.deal_follow_up_enabled:
-		return None
+		return run.finish()
 	days = max(1, cint(config.deal_inactivity_days))
-	run = JobRun(JOB)
 	for deal in run.take(idle_deals(now_datetime() - timedelta(days=days), run.limit + 1)):
 		with run.item(deal.name):
 			follow_up(deal, days, run)

@@ -129,16 +129,15 @@ class Digest:
 # --- the job ---------------------------------------------------------------------------------------------
 
 
-def send_daily_digests() -> str | None:
+def send_daily_digests() -> str:
 	"""Scheduler (hourly): the day's digests, started at the digest hour, finished by later runs that day.
-	Returns the run's summary line (None when there is nothing to do this hour)."""
+	Returns the run's summary line ("nothing to do" in the other hours)."""
+	run = JobRun(JOB)
 	config = settings()
-	if not config.daily_digest_enabled:
-		return None
 	now = now_datetime()
 	hour = cint(config.daily_digest_hour)
-	if not 0 <= hour <= 23 or now.hour < hour:
-		return None
+	if not config.daily_digest_enabled or not 0 <= hour <= 23 or now.hour < hour:
+		return run.finish()
 	end = now.replace(hour=hour, minute=0, second=0, microsecond=0)
 	period = Period(start=end - timedelta(hours=24), end=end, now=now)
 	day_key = f"{JOB}:{period.day}"
@@ -146,11 +145,8 @@ def send_daily_digests() -> str | None:
 		claim(day_key, JOB)
 		frappe.db.commit()
 	elif not claimed(day_key):
-		return None  # the digest hour passed without a run: today's digest is skipped, not sent late
+		return run.finish()  # the digest hour passed without a run: today's digest is skipped, not sent late
 	waiting = pending_recipients(period)
-	if not waiting and now.hour != hour:
-		return None
-	run = JobRun(JOB)
 	moves = stage_moves(period) if waiting else []
 	for user in run.take(waiting):
 		with run.item(user):

@@ -297,7 +297,7 @@ class TestFollowUpTasks(DealFollowUpTestCase):
 	def test_switched_off_makes_nothing(self):
 		deal = self.make_deal()
 		self.set_automation(deal_follow_up_enabled=0)
-		self.assertIsNone(self.run_job(at(IDLE_DAYS * 3)))
+		self.assertEqual(self.run_job(at(IDLE_DAYS * 3)), "deal_follow_up: nothing to do")
 		self.assertEqual(follow_ups(deal), [])
 
 	def test_the_days_are_the_settings(self):

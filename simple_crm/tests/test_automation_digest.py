@@ -24,6 +24,7 @@ RUN_AT = DAY.replace(hour=HOUR, minute=5)  # the hourly run of the digest hour
 IN_PERIOD = DAY - datetime.timedelta(hours=15)  # 2021-06-14 16:00
 BEFORE_PERIOD = DAY - datetime.timedelta(hours=30)  # 2021-06-14 01:00, more than 24 hours before 07:00
 RECIPIENTS = ("head_a", "head_b", "director")
+NOTHING = "digest: nothing to do"
 
 
 class Crash(BaseException):
@@ -294,12 +295,12 @@ class TestDigestOncePerDay(DigestTestCase):
 
 	def test_nothing_before_the_hour_then_once_per_recipient(self):
 		self.lead("sales3")
-		self.assertIsNone(self.run_job(RUN_AT - hours(1)))
+		self.assertEqual(self.run_job(RUN_AT - hours(1)), NOTHING)
 		for key in RECIPIENTS:
 			self.assertEqual(queued_digests(email(key)), [], key)
 		self.run_job()
 		self.run_job(RUN_AT + datetime.timedelta(minutes=30))
-		self.assertIsNone(self.run_job(RUN_AT + hours(1)))
+		self.assertEqual(self.run_job(RUN_AT + hours(1)), NOTHING)
 		for key in RECIPIENTS:
 			self.assertEqual(len(queued_digests(email(key))), 1, key)
 		self.lead("sales1", when=DAY + hours(12))
@@ -310,12 +311,12 @@ class TestDigestOncePerDay(DigestTestCase):
 
 	def test_switched_off_sends_nothing(self):
 		self.set_automation(daily_digest_enabled=0)
-		self.assertIsNone(self.run_job())
+		self.assertEqual(self.run_job(), NOTHING)
 		for key in RECIPIENTS:
 			self.assertEqual(queued_digests(email(key)), [], key)
 
 	def test_a_day_whose_hour_passed_without_a_run_is_skipped_not_sent_late(self):
-		self.assertIsNone(self.run_job(RUN_AT + hours(2)))
+		self.assertEqual(self.run_job(RUN_AT + hours(2)), NOTHING)
 		for key in RECIPIENTS:
 			self.assertEqual(queued_digests(email(key)), [], key)
 
