@@ -116,6 +116,17 @@ def follow_up_key(deal: str, last_activity_on) -> str:
 
 
 def follow_up(deal: frappe._dict, days: int, run: JobRun) -> None:
+	# the deal's row, locked until this follow-up commits: activity or a close since the job read it wins
+	current = frappe.db.get_value(
+		DEAL, deal.name, ["stage_type", "last_activity_on"], as_dict=True, for_update=True
+	)
+	if (
+		not current
+		or current.stage_type != OPEN
+		or get_datetime(current.last_activity_on) != get_datetime(deal.last_activity_on)
+	):
+		run.count("active again")
+		return
 	manager = manager_of(deal)
 	if not claim(follow_up_key(deal.name, deal.last_activity_on), JOB, DEAL, deal.name, user=manager):
 		run.count("already done")

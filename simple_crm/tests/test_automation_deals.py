@@ -330,6 +330,18 @@ class TestFollowUpTasks(DealFollowUpTestCase):
 		self.assertEqual(follow_ups(orphan), [])
 		self.assertEqual(len(follow_ups(deal)), 1, "the orphan, the oldest, does not take the batch again")
 
+	def test_activity_after_the_job_read_the_deal_wins(self):
+		deal = self.make_deal()
+		with self.freeze_time(at(IDLE_DAYS, hours=1)):
+			[row] = [row for row in deal_follow_up.idle_deals(at(0, hours=1), 1000) if row.name == deal]
+			frappe.get_doc("CRM Deal", deal).add_comment("Comment", "Клиент перезвонил сам")
+			frappe.db.commit()
+			run = deal_follow_up.JobRun(deal_follow_up.JOB)
+			with run.item(deal):
+				deal_follow_up.follow_up(row, IDLE_DAYS, run)
+		self.assertEqual(run.summary(), "deal_follow_up: active again: 1")
+		self.assertEqual(follow_ups(deal), [])
+
 	def test_a_run_is_bounded_by_the_batch_size(self):
 		self.set_automation(automation_batch_size=2)
 		deals = [self.make_deal(when=at(hours=k)) for k in range(3)]
