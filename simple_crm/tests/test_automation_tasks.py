@@ -604,11 +604,10 @@ class TestRecurringTasks(TaskAutomationTestCase):
 		self.assertEqual(
 			[(row.done, row.done_by, row.done_on) for row in task.checklist], [(0, None, None)] * 2
 		)
-		# not overdue at birth: the last quarter's due time and reminder are not carried over
-		self.assertTrue(task.due_on is None or get_datetime(task.due_on) >= datetime.datetime(2031, 6, 10))
-		self.assertTrue(
-			task.remind_at is None or get_datetime(task.remind_at) >= datetime.datetime(2031, 6, 10)
-		)
+		# due on the repeat's date at the original time of day, reminded as long before as the original
+		due = datetime.datetime.combine(datetime.date(2031, 6, 10), get_datetime(source.due_on).time())
+		self.assertEqual(get_datetime(task.due_on), due)
+		self.assertEqual(get_datetime(task.remind_at), due - datetime.timedelta(hours=1))
 		self.assertEqual(
 			getdate(frappe.db.get_value("Auto Repeat", repeat.name, "next_schedule_date")),
 			getdate("2031-09-10"),

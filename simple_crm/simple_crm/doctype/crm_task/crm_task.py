@@ -1,10 +1,12 @@
 # Copyright (c) 2026, simple_crm developers and contributors
 # For license information, please see license.txt
 
+from datetime import datetime
+
 import frappe
 from frappe import _
 from frappe.model.document import Document
-from frappe.utils import get_datetime, now_datetime
+from frappe.utils import get_datetime, getdate, now_datetime
 
 from simple_crm.automation.deal_follow_up import record_activity
 from simple_crm.constants import TIMELINE_DOCTYPES
@@ -46,6 +48,7 @@ class CRMTask(Document):
 
 		assigned_to: DF.Link | None
 		author: DF.Link | None
+		auto_repeat: DF.Link | None
 		checklist: DF.Table[CRMTaskChecklistItem]
 		completed_on: DF.Datetime | None
 		description: DF.TextEditor | None
@@ -59,6 +62,16 @@ class CRMTask(Document):
 		subject: DF.Data
 		task_type: DF.Literal["Call", "Meeting", "Email", "Other"]
 	# end: auto-generated types
+
+	def on_recurring(self, reference_doc, auto_repeat_doc):
+		"""A task made by Auto Repeat is due on the repeat's date at the original task's time of day, and its
+		reminder comes as long before as the original's did (Frappe copies neither: they are no_copy)."""
+		if not reference_doc.due_on:
+			return
+		original_due = get_datetime(reference_doc.due_on)
+		self.due_on = datetime.combine(getdate(auto_repeat_doc.next_schedule_date), original_due.time())
+		if reference_doc.remind_at:
+			self.remind_at = self.due_on - (original_due - get_datetime(reference_doc.remind_at))
 
 	def validate(self):
 		self.set_people()
