@@ -158,6 +158,12 @@ def generate(
 	report = {}
 	for doctype in steps or STEPS:
 		report[doctype] = dataset.run_step(doctype, progress=progress)
+	# each deal's last activity, from its calls, tasks and stage moves, as the app keeps it
+	# (simple_crm.automation.deal_follow_up); one set-based statement over the deals still without one
+	from simple_crm.patches.v1_0.deal_last_activity import execute as fill_last_activity
+
+	fill_last_activity()
+	frappe.db.commit()
 	return report
 
 
