@@ -270,13 +270,17 @@ scheduler_events = {
 			"simple_crm.automation.task_reminders.send_morning_summaries",
 			"simple_crm.automation.digest.send_daily_digests",
 		],
+		# hourly: a big base has more dates coming up and deals going idle a day than one run takes (a run is
+		# bounded); cheap when nothing is due
+		"30 * * * *": [
+			"simple_crm.automation.important_dates.create_important_date_tasks",
+			"simple_crm.automation.deal_follow_up.create_follow_up_tasks",
+		],
 	},
 	# nightly, on the long queue
 	"daily_long": [
 		"simple_crm.automation.client_classes.update_activity_levels",
 		"simple_crm.automation.client_classes.update_abc_classes",
-		"simple_crm.automation.important_dates.create_important_date_tasks",
-		"simple_crm.automation.deal_follow_up.create_follow_up_tasks",
 	],
 }
 

@@ -255,6 +255,18 @@ class TestActivityLevels(ClientJobsTestCase):
 			sorted(changed.values()), [("Active", "Sleeping"), ("Sleeping", "Lost")], "89 -> 90, 364 -> 365"
 		)
 
+	def test_a_form_saved_after_the_night_keeps_the_nights_level(self):
+		name = self.client()
+		form = frappe.get_doc("CRM Client", name)  # opened before the night: no level yet
+		with self.freeze_time(NIGHT):
+			client_classes.update_activity_levels()
+		self.assertEqual(levels([name]), {name: "Lost"})
+		form.website = "https://example.com"
+		form.activity_level = "Active"  # what a stale form or a crafted request sends
+		form.save()
+		self.assertEqual(levels([name]), {name: "Lost"})
+		self.assertEqual(frappe.db.get_value("CRM Client", name, "website"), "https://example.com")
+
 	def test_switched_off_changes_nothing(self):
 		self.set_automation(activity_level_enabled=0)
 		client = self.client()

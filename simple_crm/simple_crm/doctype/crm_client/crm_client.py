@@ -9,6 +9,10 @@ from simple_crm.permissions import set_default_responsible
 from simple_crm.validation import normalize_email_field, normalize_phone_field
 
 
+# written by the nightly jobs only
+COMPUTED_FIELDS = ("activity_level", "abc_class")
+
+
 class CRMClient(CRMRecord):
 	# begin: auto-generated types
 	# This code is auto-generated. Do not modify anything in this block.
@@ -42,9 +46,18 @@ class CRMClient(CRMRecord):
 	# end: auto-generated types
 
 	def validate(self):
+		self.keep_computed_fields()
 		set_default_responsible(self)
 		self.normalize_contact_details()
 		check_duplicates(self)
+
+	def keep_computed_fields(self):
+		"""Activity level and ABC class are the nightly jobs' (simple_crm.automation.client_classes): a form
+		opened before the night and saved after it, or a request sending them, does not change them."""
+		before = self.get_doc_before_save()
+		if before:
+			for fieldname in COMPUTED_FIELDS:
+				self.set(fieldname, before.get(fieldname))
 
 	def on_trash(self):
 		check_client_can_be_deleted(self)
