@@ -105,10 +105,16 @@ def sync_contact_points(doc, method=None, *args, **kwargs) -> None:
 	"""
 	wanted = contact_points(doc)
 	table = frappe.qb.DocType(CONTACT_POINT)
-	existing = frappe.get_all(
-		CONTACT_POINT,
-		filters={"reference_doctype": doc.doctype, "reference_name": doc.name},
-		fields=["name", "kind", "value"],
+	# a record being inserted has no rows yet (those of a deleted record of the same name went with it)
+	existing = (
+		[]
+		if doc.flags.in_insert
+		else (
+			frappe.qb.from_(table)
+			.select(table.name, table.kind, table.value)
+			.where((table.reference_doctype == doc.doctype) & (table.reference_name == doc.name))
+			.run(as_dict=True)
+		)
 	)
 	seen = set()
 	stale = []
