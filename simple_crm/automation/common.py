@@ -161,6 +161,13 @@ def in_language(user: str):
 		frappe.local.lang = previous
 
 
+def outgoing_email_ready() -> bool:
+	"""Whether the site has an outgoing e-mail account to queue mail through."""
+	from frappe.email.doctype.email_account.email_account import EmailAccount
+
+	return bool(EmailAccount.find_outgoing(_raise_error=False))
+
+
 def desk_link(doctype: str, name: str) -> str:
 	"""An absolute link to the record's form in the Desk."""
 	return get_url_to_form(doctype, name)
@@ -197,8 +204,9 @@ def notify(
 		},
 		[user],
 	)
-	# Frappe e-mails no "Alert" notification: the jobs' notices are worth an e-mail, so it is sent here
-	if address and is_email_notifications_enabled(user):
+	# Frappe e-mails no "Alert" notification: the jobs' notices are worth an e-mail, so it is sent here (on
+	# a site with an outgoing e-mail account)
+	if address and is_email_notifications_enabled(user) and outgoing_email_ready():
 		link = desk_link(reference_doctype, reference_name) if reference_doctype and reference_name else ""
 		body = message or subject
 		if link and link not in body:

@@ -47,6 +47,7 @@ from simple_crm.automation.common import (
 	claimed_keys,
 	desk_link,
 	in_language,
+	outgoing_email_ready,
 	settings,
 	users_with_role,
 )
@@ -146,6 +147,11 @@ def send_daily_digests() -> str:
 		frappe.db.commit()
 	elif not claimed(day_key):
 		return run.finish()  # the digest hour passed without a run: today's digest is skipped, not sent late
+	if not outgoing_email_ready():
+		# an e-mail digest needs an outgoing account: nothing is claimed, so setting one up today still
+		# sends today's digests at the next run
+		run.count("no outgoing e-mail account, digests waiting")
+		return run.finish()
 	waiting = pending_recipients(period)
 	moves = stage_moves(period) if waiting else []
 	for user in run.take(waiting):
