@@ -45,46 +45,28 @@ simple_crm.hand_over_dialog = function (defaults = {}) {
 				.then((r) => {
 					dialog.hide();
 					const m = r.message;
-					// a large hand-over is only queued: its record says so, shows the progress and the counts
-					return frappe.db
-						.get_value("CRM Hand Over", m.name, [
-							"status",
-							"records_to_move",
-							"leads_moved",
-							"deals_moved",
-							"tasks_moved",
-							"clients_moved",
-						])
-						.then(({ message }) => {
-							const record = message || {
-								status: "Completed",
-								leads_moved: m.leads,
-								deals_moved: m.deals,
-								tasks_moved: m.tasks,
-								clients_moved: m.clients,
-							};
-							const link = frappe.utils.get_form_link("CRM Hand Over", m.name, true);
-							if (record.status !== "Completed") {
-								frappe.msgprint({
-									title: __("Hand-over in the background"),
-									indicator: "blue",
-									message: __(
-										"{0} records are handed over in the background ({1}). Both users get a notification when it is done; the record shows how far it got.",
-										[record.records_to_move, link]
-									),
-								});
-								return;
-							}
-							frappe.msgprint(
-								__("Moved {0} leads, {1} deals, {2} tasks and {3} clients ({4})", [
-									record.leads_moved,
-									record.deals_moved,
-									record.tasks_moved,
-									record.clients_moved,
-									m.name,
-								])
-							);
+					// a large hand-over is only queued: its record shows the progress and, at the end, the counts
+					const link = frappe.utils.get_form_link("CRM Hand Over", m.name, true);
+					if (m.status !== "Completed") {
+						frappe.msgprint({
+							title: __("Hand-over in the background"),
+							indicator: "blue",
+							message: __(
+								"{0} records are handed over in the background ({1}). Both users get a notification when it is done; the record shows how far it got.",
+								[m.records_to_move, link]
+							),
 						});
+						return;
+					}
+					frappe.msgprint(
+						__("Moved {0} leads, {1} deals, {2} tasks and {3} clients ({4})", [
+							m.leads,
+							m.deals,
+							m.tasks,
+							m.clients,
+							m.name,
+						])
+					);
 				});
 		},
 	});
