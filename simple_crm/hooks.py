@@ -119,6 +119,7 @@ _REFERENCE_DOCTYPES = (
 	"Document Follow",
 	"Energy Point Log",
 	"Discussion Topic",
+	"Auto Repeat",
 )
 # attachments of CRM records are private, and a shared kanban board of them keeps no card names (see
 # simple_crm.security.read_paths)
@@ -236,6 +237,22 @@ has_permission = {
 	**{doctype: "simple_crm.security.side_doors.child_permission" for doctype in _ROW_LEVEL_CHILD_DOCTYPES},
 	"Notification Log": "simple_crm.security.side_doors.notification_permission",
 }
+
+# Recurring tasks (Frappe's Auto Repeat, open to the CRM's sales roles): a user who does not see everything
+# repeats only tasks they may change and has no copies e-mailed; only a System Manager writes templates beyond
+# field lookups (see simple_crm.security.auto_repeat)
+has_permission["Auto Repeat"] = [
+	has_permission["Auto Repeat"],
+	"simple_crm.security.auto_repeat.auto_repeat_permission",
+]
+doc_events["Auto Repeat"] = {"before_validate": "simple_crm.security.auto_repeat.check_auto_repeat"}
+_AUTO_REPEAT = "frappe.automation.doctype.auto_repeat.auto_repeat"
+override_whitelisted_methods[f"{_AUTO_REPEAT}.update_reference"] = (
+	"simple_crm.security.auto_repeat.update_reference"
+)
+override_whitelisted_methods[f"{_AUTO_REPEAT}.generate_message_preview"] = (
+	"simple_crm.security.auto_repeat.generate_message_preview"
+)
 
 # Desk assets (plain files, no build step needed)
 app_include_js = ["/assets/simple_crm/js/hand_over.js", "/assets/simple_crm/js/duplicates.js"]

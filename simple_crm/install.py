@@ -184,9 +184,23 @@ CONFIGURATION_PERMISSIONS = {
 }
 
 
+# Sales people repeat their tasks with Frappe's Auto Repeat (a quarterly call to a key client); what they may
+# repeat, and that they e-mail no copies, is simple_crm.security.auto_repeat's
+_REPEAT = ("read", "write", "create", "delete")
+AUTO_REPEAT_PERMISSIONS = {
+	"Auto Repeat": {
+		"CRM Sales Manager": _REPEAT,
+		"CRM Head of Sales": _REPEAT,
+		"CRM Administrator": _REPEAT,
+	}
+}
+
+
 def grant_role_permissions():
 	"""Add the CRM roles' rows once; an administrator's later changes in Role Permissions Manager stay."""
-	grant_permissions({"Contact": CONTACT_PERMISSIONS, **CONFIGURATION_PERMISSIONS})
+	grant_permissions(
+		{"Contact": CONTACT_PERMISSIONS, **CONFIGURATION_PERMISSIONS, **AUTO_REPEAT_PERMISSIONS}
+	)
 
 
 def grant_permissions(per_doctype: dict[str, dict[str, tuple[str, ...]]]) -> None:

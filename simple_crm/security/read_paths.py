@@ -4,7 +4,7 @@ A sales manager must learn nothing about a record she cannot see: not its name, 
 even a count that moves with them. Frappe answers several requests without asking the row-level rules:
 
 - rows of Frappe's own doctypes that describe a record (attachments, workflow actions, assignments,
-  comments, versions, tags, follows, energy points, discussions): `reference_query` /
+  comments, versions, tags, follows, energy points, discussions, repeats): `reference_query` /
   `reference_permission` (permission_query_conditions and has_permission in hooks.py) make each such row
   follow the visibility of the record it describes, one uncorrelated sub-query per row-level doctype; a
   discussion's reply follows its topic (`reply_query` / `reply_permission`);
@@ -43,6 +43,8 @@ REFERENCE_FIELDS = {
 	"Document Follow": ("ref_doctype", "ref_docname"),
 	"Energy Point Log": ("reference_doctype", "reference_name"),
 	"Discussion Topic": ("reference_doctype", "reference_docname"),
+	# a repeat of a task (simple_crm.security.auto_repeat)
+	"Auto Repeat": ("reference_doctype", "reference_document"),
 }
 
 
