@@ -341,3 +341,17 @@ class CRMDeal(Document):
 def on_doctype_update():
 	# the follow-up job reads open deals by their last activity (simple_crm.automation.deal_follow_up)
 	frappe.db.add_index("CRM Deal", ["stage_type", "last_activity_on"], "stage_type_last_activity_index")
+	# The Desk lists deals newest first (sort field `creation`): the first page is read from this index
+	# backwards and stops after 20 visible rows instead of sorting the table. Frappe adds it only when it
+	# alters the table; same name, so never twice.
+	frappe.db.add_index("CRM Deal", ["creation"], "creation")
+	# Open deals newest first, and their count: (stage_type, creation) reads the open deals in page order;
+	# `responsible` makes it cover the row-level condition (simple_crm.permissions.rules), so counting a
+	# manager's open deals reads the index only (that condition is an OR with sub-queries, which MariaDB
+	# cannot seek; without the column it scans the table).
+	frappe.db.add_index("CRM Deal", ["stage_type", "creation", "responsible"], "stage_type_creation_index")
+	# The rules of clients, counterparties, orders and contacts read the clients of the user's deals
+	# (`select client from tabCRM Deal where responsible in (...)`). For a head of sales the team holds a
+	# fifth of the deals, and through the `responsible` index alone MariaDB prefers to scan the table;
+	# with `client` beside it the sub-query is answered from the index.
+	frappe.db.add_index("CRM Deal", ["responsible", "client"], "responsible_client_index")

@@ -163,3 +163,12 @@ class CRMTask(Document):
 			return
 		if any(self.has_value_changed(field) for field in ("reference_doctype", "reference_name", "status")):
 			record_activity(self.reference_name)
+
+
+def on_doctype_update():
+	# Tasks are listed by due date (the doctype's sort) and mostly filtered to one status. (status, due_on)
+	# reads the open tasks in due order and stops at the page; a scan of `due_on` alone would read through
+	# the years of done tasks first. `assigned_to` and `author` make the index cover the row-level
+	# condition (simple_crm.permissions.rules), so counting a manager's tasks reads the index, not the
+	# table: that condition is an OR with the assignment sub-query, which MariaDB cannot seek.
+	frappe.db.add_index("CRM Task", ["status", "due_on", "assigned_to", "author"], "status_due_on_index")
