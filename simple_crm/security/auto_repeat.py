@@ -71,6 +71,9 @@ def may_repeat(doctype: str | None, name: str | None, user: str) -> bool:
 	"""Whether `user`, who does not see everything, may set up or change a repeat of (doctype, name)."""
 	if doctype != REPEATABLE_DOCTYPE or not name or not frappe.db.exists(doctype, name):
 		return False
+	# visible first, by a query that says nothing: Frappe's own check of a record adds a message naming it
+	if not record_visible(doctype, str(name), user):
+		return False
 	return frappe.has_permission(doctype, "write", doc=name, user=user)
 
 

@@ -51,6 +51,7 @@ DESCRIBING_DOCTYPES = (
 	"Tag",
 	"Discussion Topic",
 	"Discussion Reply",
+	"Auto Repeat",
 )
 
 
@@ -112,8 +113,8 @@ class HostileCase:
 				return self.own.names[arg or doctype]
 			if key == "title":
 				return TITLE.get(arg or doctype, "name")
-			if key == "rel":
-				related = self.target.related
+			if key in ("rel", "ownrel"):
+				related = (self.target if key == "rel" else self.own).related
 				return related.get((arg, doctype)) or next(n for (dt, _r), n in related.items() if dt == arg)
 			if key == "owner":
 				return self.target.owner
@@ -134,7 +135,7 @@ class HostileCase:
 			return match.group(0)
 
 		return re.sub(
-			r"\{(dt|dn|own|title|rel|owner|me|tag|modified|phone|email)(?::([^{}]+))?\}", value, text
+			r"\{(dt|dn|own|title|rel|ownrel|owner|me|tag|modified|phone|email)(?::([^{}]+))?\}", value, text
 		)
 
 	# --- requests

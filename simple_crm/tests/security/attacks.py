@@ -25,7 +25,8 @@ Placeholders, replaced in every string of a call (see `fill`):
 `{dt}` the doctype attacked, `{dn}` the foreign record of that doctype, `{dn:DocType}` the foreign record
 of another doctype, `{own}` / `{own:DocType}` a record of the attacker's own, `{title}` the title column of
 `{dt}`, `{rel:DocType}` the row of DocType (File, Comment, ToDo, ...) describing the foreign record,
-`{owner}` the foreign records' owner, `{me}` the attacker, `{today}` today's date.
+`{ownrel:DocType}` the row of DocType describing the attacker's own record, `{owner}` the foreign
+records' owner, `{me}` the attacker, `{today}` today's date.
 """
 
 import importlib
@@ -65,7 +66,13 @@ SELECTING_PARAMETERS = frozenset(
 )
 EXTRA_ENTRY_POINTS = ("run_doc_method",)
 # whitelisted methods whose record arguments go by other names (found by reading Frappe's source)
-ALSO_SELECTED = ("frappe.desk.doctype.kanban_board.kanban_board.update_order",)
+ALSO_SELECTED = (
+	"frappe.desk.doctype.kanban_board.kanban_board.update_order",
+	# renders a template against any record (reference_dt, reference_doc)
+	"frappe.automation.doctype.auto_repeat.auto_repeat.generate_message_preview",
+	# lists the e-mails of the contacts of the record an Auto Repeat sent by the client names
+	"frappe.automation.doctype.auto_repeat.auto_repeat.AutoRepeat.fetch_linked_contacts",
+)
 SKIPPED_MODULE_PARTS = ("tests", "patches", "commands", "test_runner", "testing")
 
 TITLE = {
@@ -324,6 +331,15 @@ COVERAGE: dict[str, Attack | NotApplicable] = {
 		},
 		{
 			"doc": {
+				"doctype": "Auto Repeat",
+				"reference_doctype": "{dt}",
+				"reference_document": "{dn}",
+				"frequency": "Daily",
+				"start_date": "2030-01-01",
+			}
+		},
+		{
+			"doc": {
 				"doctype": "CRM Task",
 				"subject": "x",
 				"reference_doctype": "{dt}",
@@ -399,7 +415,26 @@ COVERAGE: dict[str, Attack | NotApplicable] = {
 		{"dt": "{dt}", "dn": "{dn}", "method": "rename", "args": {"name": "{dn}-x"}},
 		{"docs": {"doctype": "{dt}", "name": "{dn}"}, "method": "get_title"},
 		{"dt": "{dt}", "dn": "{dn}", "method": "as_dict"},
+		# an Auto Repeat built from the request, naming the foreign record (the form's "Get Contacts")
+		*(
+			{
+				"docs": {
+					"doctype": "Auto Repeat",
+					"reference_doctype": "{dt}",
+					"reference_document": "{dn}",
+					"notify_by_email": 1,
+					**extra,
+				},
+				"method": "fetch_linked_contacts",
+			}
+			for extra in ({}, {"__islocal": 1}, {"__islocal": 1, "name": "{ownrel:Auto Repeat}"})
+		),
+		{"dt": "Auto Repeat", "dn": "{rel:Auto Repeat}", "method": "get_auto_repeat_schedule"},
+		{"dt": "Auto Repeat", "dn": "{rel:Auto Repeat}", "method": "fetch_linked_contacts"},
 		write=True,
+	),
+	"frappe.automation.doctype.auto_repeat.auto_repeat.AutoRepeat.fetch_linked_contacts": NA(
+		"a controller method, reached only through run_doc_method (attacked above)"
 	),
 	"frappe.model.document.Document.rename": NA(
 		"a controller method, reached only through run_doc_method (attacked above with method=rename)"
@@ -1002,7 +1037,21 @@ COVERAGE: dict[str, Attack | NotApplicable] = {
 		{"doctype": "{dt}", "docname": "{dn}", "frequency": "Daily", "start_date": "2030-01-01"}, write=True
 	),
 	"frappe.automation.doctype.auto_repeat.auto_repeat.update_reference": A(
-		{"docname": "{dn}", "reference": {"doctype": "{dt}", "name": "{dn}"}}, write=True
+		{"docname": "{dn}", "reference": {"doctype": "{dt}", "name": "{dn}"}},
+		# the attacker's own repeat pointed at the foreign task, the foreign repeat at her own task
+		{"docname": "{ownrel:Auto Repeat}", "reference": "{dn:CRM Task}"},
+		{"docname": "{rel:Auto Repeat}", "reference": "{own:CRM Task}"},
+		write=True,
+	),
+	"frappe.automation.doctype.auto_repeat.auto_repeat.generate_message_preview": A(
+		{"reference_dt": "{dt}", "reference_doc": "{dn}", "message": "{{ doc.name }} {{ doc.{title} }}"},
+		{
+			"reference_dt": "CRM Task",
+			"reference_doc": "{own:CRM Task}",
+			"message": "{{ frappe.get_all('{dt}', fields=['name', '{title}'], limit=1000) }}",
+			"subject": "{{ frappe.db.get_value('{dt}', '{dn}', '{title}') }}",
+		},
+		expect="refused",
 	),
 	"frappe.automation.doctype.auto_repeat.auto_repeat.get_auto_repeat_doctypes": NA(
 		"link query for Auto Repeat's reference doctype: doctype names only"

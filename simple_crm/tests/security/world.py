@@ -3,7 +3,8 @@
 `build_world()` creates, as Administrator and committed, one record of every row-level doctype for
 sales1 and sales2 (team A) and for sales3 (team B), with their child rows and the Frappe rows that
 describe them (ToDo, Comment, Version, File, Communication, Workflow Action, Tag Link, Activity Log,
-Document Follow, Notification Log, Discussion Topic and Reply, a like and a share). Every text a record carries contains its owner's
+Document Follow, Notification Log, Discussion Topic and Reply, a like and a share, and an Auto Repeat of the
+task). Every text a record carries contains its owner's
 marker (an ASCII token no other record, fixture or message contains), and its money fields carry amounts
 no other record has, so `leaks()` finds any of it in a response body however it is encoded.
 
@@ -391,6 +392,18 @@ def describe_records(rec: OwnerRecords) -> None:
 		version = frappe.db.get_value("Version", {"ref_doctype": doctype, "docname": doc.name}, "name")
 		if version:
 			related[("Version", doctype)] = version
+	# the task repeats (Frappe's Auto Repeat), its e-mail subject carrying the marker
+	repeat = frappe.get_doc(
+		{
+			"doctype": "Auto Repeat",
+			"reference_doctype": "CRM Task",
+			"reference_document": rec.names["CRM Task"],
+			"frequency": "Monthly",
+			"start_date": add_days(nowdate(), 30),
+			"subject": f"Repeat {mark}",
+		}
+	).insert(ignore_permissions=True)
+	related[("Auto Repeat", "CRM Task")] = repeat.name
 	rec.related = related
 
 
