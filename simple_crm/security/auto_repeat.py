@@ -24,7 +24,9 @@ so here, for every user but the Administrator and the system at work:
 - `update_reference` and `generate_message_preview` are replaced (override_whitelisted_methods) by
   versions that apply the same rules.
 
-Every refusal is a `RepeatNotPermittedError` (a PermissionError: REST answers 403) and writes nothing.
+Every refusal writes nothing and answers 403 over REST: a `RepeatNotPermittedError` with its reason, or,
+from the permission hooks (a repeat of a record the user cannot see), Frappe's own PermissionError that
+names nothing but what was sent.
 """
 
 import re
