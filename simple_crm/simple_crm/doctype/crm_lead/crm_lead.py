@@ -66,6 +66,7 @@ class CRMLead(CRMRecord):
 		responsible: DF.Link | None
 		source: DF.Link | None
 		status: DF.Literal["New", "In Progress", "Qualified", "Converted", "Disqualified"]
+		telegram_chat_id: DF.Data | None
 		utm_campaign: DF.Data | None
 		utm_content: DF.Data | None
 		utm_medium: DF.Data | None
