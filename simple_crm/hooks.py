@@ -310,3 +310,8 @@ for _doctype, _handler in (
 	_events = doc_events.setdefault(_doctype, {})
 	_previous = _events.get("after_insert") or []
 	_events["after_insert"] = [*([_previous] if isinstance(_previous, str) else _previous), _handler]
+
+# Telegram (simple_crm.integrations.telegram): Reply in Telegram on the forms of leads and contacts, Set
+# Webhook in Simple CRM Settings; replies whose send failed for a while (or whose job was lost) are tried again
+app_include_js.append("/assets/simple_crm/js/telegram.js")
+scheduler_events["cron"]["* * * * *"].append("simple_crm.integrations.telegram.send_due_replies")
