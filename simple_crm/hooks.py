@@ -260,6 +260,10 @@ doctype_list_js = {"CRM Hand Over": "public/js/crm_hand_over_list.js"}
 
 # Contact form: inline duplicate warnings (the CRM doctypes carry it in their own form scripts)
 doctype_js = {"Contact": "public/js/contact.js"}
+# the Call button on the forms of leads, clients, contacts and deals (see simple_crm.integrations.telephony)
+for _doctype in ("CRM Lead", "CRM Client", "Contact", "CRM Deal"):
+	_files = doctype_js.get(_doctype) or []
+	doctype_js[_doctype] = [*([_files] if isinstance(_files, str) else _files), "public/js/call_button.js"]
 
 # The duplicate index is maintained by on_trash of the records it points to; it never blocks a delete
 # neither do the marks of the automation jobs (what they did once about a record: simple_crm.automation)
