@@ -1247,6 +1247,19 @@ COVERAGE: dict[str, Attack | NotApplicable] = {
 		)
 	},
 	# ---- the app
+	# Telegram (simple_crm.integrations.telegram): replies only from records the user can see
+	"simple_crm.api.telegram.webhook": NA(
+		"Telegram's updates: a guest's, with the webhook secret in its header, about no record the caller names "
+		"(tests/test_channel_telegram.py)"
+	),
+	"simple_crm.api.telegram.reply": A(
+		{"doctype": "{dt}", "name": "{dn}", "text": "x"},
+		doctypes=("CRM Lead", "Contact"),
+		write=True,
+		expect="refused",
+	),
+	# an administrator's: the sales roles are refused
+	"simple_crm.api.telegram.set_webhook": once({}, expect="refused"),
 	"simple_crm.api.duplicates.find_duplicates": A(
 		{"doctype": "{dt}", "name": "{own}", "phone": "{phone}", "email": "{email}"},
 		{"doctype": "{dt}", "name": "{dn}"},
