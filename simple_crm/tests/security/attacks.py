@@ -1247,6 +1247,34 @@ COVERAGE: dict[str, Attack | NotApplicable] = {
 		)
 	},
 	# ---- the app
+	# telephony (simple_crm.integrations.telephony): the PBX's events name no record; the Call button acts only
+	# about records the user can see
+	"simple_crm.api.telephony.event": NA(
+		"the PBX's call events: a guest's, signed with the channel's secret, about no record the caller names "
+		"(tests/test_channel_telephony.py)"
+	),
+	"simple_crm.api.telephony.zadarma": NA(
+		"Zadarma's call notifications: a guest's, signed with the API secret, about no record the caller names "
+		"(tests/test_channel_telephony.py)"
+	),
+	"simple_crm.api.telephony.call_options": A(
+		{"doctype": "{dt}", "name": "{dn}"},
+		doctypes=("CRM Lead", "CRM Client", "Contact", "CRM Deal"),
+		expect="refused",
+	),
+	"simple_crm.api.telephony.start_call": A(
+		{"doctype": "{dt}", "name": "{dn}"},
+		doctypes=("CRM Lead", "CRM Client", "Contact", "CRM Deal"),
+		write=True,
+		expect="refused",
+	),
+	"simple_crm.api.telephony.log_call": A(
+		{"doctype": "{dt}", "name": "{dn}", "phone": "+79161234567", "topic": "x"},
+		doctypes=("CRM Lead", "CRM Client", "Contact", "CRM Deal"),
+		write=True,
+		expect="refused",
+	),
+	"simple_crm.api.telephony.recording": A({"call": "{dn}"}, doctypes=("CRM Call",), expect="refused"),
 	# Telegram (simple_crm.integrations.telegram): replies only from records the user can see
 	"simple_crm.api.telegram.webhook": NA(
 		"Telegram's updates: a guest's, with the webhook secret in its header, about no record the caller names "
