@@ -279,12 +279,18 @@ additional_timeline_content = {
 scheduler_events = {
 	"cron": {
 		# reminders go out within a minute of a task's Remind At
-		"* * * * *": ["simple_crm.automation.task_reminders.send_due_reminders"],
+		"* * * * *": [
+			"simple_crm.automation.task_reminders.send_due_reminders",
+			# queued SMS whose retry is due (backoff), or whose send job was lost
+			"simple_crm.automation.sms_retries.retry_failed_sends",
+		],
 		"*/5 * * * *": [
 			# a new lead whose call-back job was lost (worker down) still gets its task
 			"simple_crm.automation.new_leads.catch_up",
 			"simple_crm.automation.lead_sla.escalate_overdue_leads",
 			"simple_crm.automation.task_reminders.notify_overdue_tasks",
+			# delivery reports of sent SMS
+			"simple_crm.automation.sms_retries.check_delivery",
 		],
 		# each sends at the hour set in Simple CRM Settings, once a day
 		"0 * * * *": [
@@ -319,3 +325,13 @@ for _doctype, _handler in (
 # Webhook in Simple CRM Settings; replies whose send failed for a while (or whose job was lost) are tried again
 app_include_js.append("/assets/simple_crm/js/telegram.js")
 scheduler_events["cron"]["* * * * *"].append("simple_crm.integrations.telegram.send_due_replies")
+
+# SMS (simple_crm.integrations.sms): the Send SMS action on the forms and lists of contacts, leads and clients;
+# Frappe's own SMS (Notifications with the SMS channel, its SMS dialog) take the CRM's path, logged and, while
+# the channel is on, queued and retried like the CRM's own; only a System Manager sends to any number
+app_include_js.append("/assets/simple_crm/js/sms.js")
+before_request.append("simple_crm.integrations.sms.route_frappe_sms")
+before_job.append("simple_crm.integrations.sms.route_frappe_sms")
+override_whitelisted_methods["frappe.core.doctype.sms_settings.sms_settings.send_sms"] = (
+	"simple_crm.api.sms.frappe_send_sms"
+)
