@@ -1247,6 +1247,27 @@ COVERAGE: dict[str, Attack | NotApplicable] = {
 		)
 	},
 	# ---- the app
+	# SMS (simple_crm.integrations.sms): only to records the user can see, only at their own numbers
+	"simple_crm.api.sms.options": NA("the SMS switch and limits of the settings: no record"),
+	"simple_crm.api.sms.recipients": A(
+		{"doctype": "{dt}", "name": "{dn}"}, doctypes=("CRM Lead", "CRM Client", "Contact"), expect="refused"
+	),
+	"simple_crm.api.sms.send": A(
+		{"doctype": "{dt}", "name": "{dn}", "message": "x"},
+		# the attacker's own record, the foreign record's number
+		{"doctype": "{dt}", "name": "{own}", "message": "x", "phone": "{phone}"},
+		doctypes=("CRM Lead", "CRM Client", "Contact"),
+		expect="refused",
+	),
+	"simple_crm.api.sms.send_bulk": A(
+		{"doctype": "{dt}", "names": ["{own}", "{dn}"], "message": "x"},
+		doctypes=("CRM Lead", "CRM Client", "Contact"),
+		expect="refused",
+	),
+	# Frappe's SMS to any number, replaced: a System Manager's only
+	"simple_crm.api.sms.frappe_send_sms": once(
+		{"receiver_list": ["+79161234567"], "msg": "x"}, expect="refused"
+	),
 	# telephony (simple_crm.integrations.telephony): the PBX's events name no record; the Call button acts only
 	# about records the user can see
 	"simple_crm.api.telephony.event": NA(
