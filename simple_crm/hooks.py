@@ -335,3 +335,9 @@ before_job.append("simple_crm.integrations.sms.route_frappe_sms")
 override_whitelisted_methods["frappe.core.doctype.sms_settings.sms_settings.send_sms"] = (
 	"simple_crm.api.sms.frappe_send_sms"
 )
+
+# website inquiries: a submission of a web form for CRM Lead gets the checks, the duplicate handling and the
+# answer of the websites' endpoint (simple_crm.integrations.web_to_lead); other web forms go on to Frappe
+override_whitelisted_methods["frappe.website.doctype.web_form.web_form.accept"] = (
+	"simple_crm.api.web_to_lead.accept"
+)
