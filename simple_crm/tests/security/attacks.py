@@ -1109,11 +1109,16 @@ COVERAGE: dict[str, Attack | NotApplicable] = {
 	"frappe.website.doctype.discussion_topic.discussion_topic.submit_discussion": A(
 		{"doctype": "{dt}", "docname": "{dn}", "reply": "x", "title": "x"}, write=True
 	),
+	# through the app's own web form (website-inquiry, on CRM Lead)
 	"frappe.website.doctype.web_form.web_form.get_form_data": A(
-		{"doctype": "{dt}", "docname": "{dn}", "web_form_name": "x"}
+		{"doctype": "{dt}", "docname": "{dn}", "web_form_name": "website-inquiry"}
 	),
-	"frappe.website.doctype.web_form.web_form.delete_multiple": NA(
-		"deletes records through a web form; simple_crm ships no web form on its doctypes"
+	"frappe.website.doctype.web_form.web_form.delete_multiple": A(
+		{"web_form_name": "website-inquiry", "docnames": '["{dn}"]'},
+		doctypes=("CRM Lead",),
+		write=True,
+		destructive=True,
+		expect="refused",
 	),
 	"frappe.core.doctype.deleted_document.deleted_document.bulk_restore": once({"docnames": ["x"]}),
 	"frappe.email.inbox.create_email_flag_queue": A(
@@ -1121,8 +1126,12 @@ COVERAGE: dict[str, Attack | NotApplicable] = {
 		{"names": ["{rel:Communication}"], "action": "Unread"},
 		write=True,
 	),
-	"frappe.website.doctype.web_form.web_form.delete": NA(
-		"deletes a record through a web form; simple_crm ships no web form on its doctypes"
+	"frappe.website.doctype.web_form.web_form.delete": A(
+		{"web_form_name": "website-inquiry", "docname": "{dn}"},
+		doctypes=("CRM Lead",),
+		write=True,
+		destructive=True,
+		expect="refused",
 	),
 	"frappe.model.mapper.make_mapped_doc": once(
 		{"method": "frappe.client.get", "source_name": "{dn}", "args": {"doctype": "{dt}", "name": "{dn}"}}
@@ -1247,6 +1256,15 @@ COVERAGE: dict[str, Attack | NotApplicable] = {
 		)
 	},
 	# ---- the app
+	# website inquiries (simple_crm.integrations.web_to_lead): a guest's, about no record the caller names
+	"simple_crm.api.web_to_lead.submit": NA(
+		"a website inquiry: takes no record; a known person's inquiry lands on their record through the system, "
+		"and the answer is the same for everyone (tests/test_channel_web_to_lead.py)"
+	),
+	"simple_crm.api.web_to_lead.accept": NA(
+		"Frappe's web form endpoint: for web forms on CRM Lead a new website inquiry (a saved lead is never "
+		"changed through it), for other web forms Frappe's own accept with its permission checks"
+	),
 	# SMS (simple_crm.integrations.sms): only to records the user can see, only at their own numbers
 	"simple_crm.api.sms.options": NA("the SMS switch and limits of the settings: no record"),
 	"simple_crm.api.sms.recipients": A(
