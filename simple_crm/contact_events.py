@@ -5,10 +5,12 @@ a user, or one linked only to another app's records (an ERPNext Supplier), is le
 """
 
 from simple_crm.duplicates import check_duplicates, delete_contact_points, is_tracked, sync_contact_points
+from simple_crm.integrations.telegram import check_chat_field
 from simple_crm.validation import normalize_email_field, normalize_phone_field
 
 
 def validate(doc, method=None):
+	check_chat_field(doc)
 	if not is_tracked(doc):
 		return
 	normalize_contact_phones(doc)

@@ -3,6 +3,7 @@
 import frappe
 
 from simple_crm.permissions.assignments import add_todo_index
+from simple_crm.permissions.search import add_search_indexes
 from simple_crm.security.read_paths import add_reference_indexes
 
 DEFAULT_PIPELINE = "Sales"
@@ -55,6 +56,7 @@ def after_migrate():
 	seed_workflows()
 	add_todo_index()
 	add_reference_indexes()
+	add_search_indexes()
 	frappe.get_attr("simple_crm.automation.notifications.seed_example_notifications")()
 
 

@@ -135,7 +135,8 @@ def payload_text(payload) -> str | None:
 		text = payload
 	else:
 		text = json.dumps(masked(payload), ensure_ascii=False, default=str, indent=1)
-	return text[:PAYLOAD_LIMIT]
+	# a lone surrogate (valid in JSON, not in UTF-8) would fail the log's insert
+	return text[:PAYLOAD_LIMIT].encode("utf-8", "replace").decode("utf-8")
 
 
 def write_log(

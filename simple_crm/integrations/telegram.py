@@ -404,6 +404,27 @@ def find_by_phone(phone: str) -> tuple[str, str] | None:
 	return None
 
 
+class ChatFieldError(frappe.PermissionError):
+	pass
+
+
+def check_chat_field(doc, method=None) -> None:
+	"""validate of CRM Lead and Contact: the Telegram chat a record answers to is set by this channel only
+	(else whoever may edit a lead could point its replies at another chat)."""
+	fieldname = CHAT_FIELD.get(doc.doctype)
+	if not fieldname or frappe.session.user == "Administrator" or doc.flags.ignore_permissions:
+		return
+	stored = None if doc.is_new() else frappe.db.get_value(doc.doctype, doc.name, fieldname)
+	if (doc.get(fieldname) or None) != (stored or None):
+		frappe.throw(
+			_("{0} is set by the Telegram channel and cannot be changed").format(
+				_(doc.meta.get_label(fieldname))
+			),
+			ChatFieldError,
+			title=_("Not Permitted"),
+		)
+
+
 def keep_chat(record: tuple[str, str], chat_id: int) -> None:
 	doctype, name = record
 	frappe.db.set_value(doctype, name, CHAT_FIELD[doctype], str(chat_id), update_modified=False)

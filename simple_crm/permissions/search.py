@@ -1,5 +1,7 @@
 """Link search, the Desk's search bar and counts, each under the row-level rules."""
 
+import re
+
 import frappe
 from frappe.desk.search import relevance_sorter
 from frappe.utils import cint
@@ -10,6 +12,29 @@ from simple_crm.permissions.rules import condition_for, parents_of
 SEARCHABLE_FIELDTYPES = frozenset(
 	{"Data", "Text", "Small Text", "Long Text", "Link", "Select", "Read Only", "Text Editor"}
 )
+
+
+# Link search reads indexes, not tables: the words typed are looked up in a FULLTEXT index of each
+# doctype's name fields (word prefixes: "петр" finds "Иван Петров"), a phone, e-mail or INN in the
+# duplicate index (CRM Contact Point) or the call's normalised number, and a record name by its prefix.
+# The columns of each doctype's `crm_search` FULLTEXT index (made by add_search_indexes at migrate):
+SEARCH_INDEX = {
+	"CRM Lead": ("lead_name", "company_name"),
+	"CRM Deal": ("deal_name",),
+	"CRM Client": ("client_name",),
+	"CRM Counterparty": ("short_name", "full_name"),
+	"CRM Order": ("order_number",),
+	"CRM Task": ("subject",),
+	"Contact": ("full_name",),
+}
+SEARCH_INDEX_NAME = "crm_search"
+# InnoDB's FULLTEXT indexes words of at least innodb_ft_min_token_size (3) characters and skips its stopwords
+MIN_WORD = 3
+STOPWORDS = frozenset(
+	"a about an are as at be by com de en for from how i in is it la of on or that the this to was what"
+	" when where who will with und www".split()
+)
+CANDIDATES = 200
 
 
 @frappe.whitelist()
@@ -28,18 +53,13 @@ def search_visible(
 
 	Frappe's own link search drops every permission check when the caller passes
 	`ignore_user_permissions=1` (any caller can), so a sales manager could list the names and titles of
-	every deal. This search always goes through `frappe.get_list`, i.e. through the conditions above;
-	otherwise it behaves like Frappe's: name, title and search fields matched with `like`, disabled
-	records left out, the best match first."""
+	every deal. This search always ends in `frappe.get_list`, i.e. in the conditions above. Frappe's scans
+	every row with `like '%text%'`; this one finds its candidates through indexes (see SEARCH_INDEX), and
+	matches with `like` only what no index can answer (words shorter than three letters). Disabled records
+	are left out, the best match first."""
 	meta = frappe.get_meta(doctype)
 	fields = list(dict.fromkeys(["name", meta.title_field or "name", *meta.get_search_fields()]))
 	fields = [f for f in fields if f == "name" or meta.get_field(f)]
-	or_filters = []
-	if txt:
-		for fieldname in fields:
-			df = meta.get_field(fieldname)
-			if fieldname == "name" or (df and df.fieldtype in SEARCHABLE_FIELDTYPES):
-				or_filters.append([doctype, fieldname, "like", f"%{txt}%"])
 	if isinstance(filters, str):
 		filters = frappe.parse_json(filters)
 	if isinstance(filters, dict):
@@ -49,6 +69,19 @@ def search_visible(
 	filters = list(filters or [])
 	if meta.get_field("disabled"):
 		filters.append([doctype, "disabled", "!=", 1])
+	or_filters = []
+	txt = (txt or "").strip()
+	if txt:
+		names = indexed_candidates(doctype, txt)
+		if names is None:
+			for fieldname in fields:
+				df = meta.get_field(fieldname)
+				if fieldname == "name" or (df and df.fieldtype in SEARCHABLE_FIELDTYPES):
+					or_filters.append([doctype, fieldname, "like", f"%{txt}%"])
+		elif not names:
+			return []
+		else:
+			filters.append([doctype, "name", "in", names])
 	rows = frappe.get_list(
 		doctype,
 		filters=filters,
@@ -56,12 +89,130 @@ def search_visible(
 		fields=fields,
 		limit_start=start,
 		limit_page_length=page_len,
-		order_by=f"`tab{doctype}`.idx desc, `tab{doctype}`.modified desc",
+		order_by=f"`tab{doctype}`.modified desc",
 		as_list=not as_dict,
 		reference_doctype=reference_doctype,
 		strict=False,
 	)
 	return sorted(rows, key=lambda row: relevance_sorter(row, txt, as_dict))
+
+
+def search_words(txt: str) -> list[str]:
+	"""The words of `txt` a FULLTEXT index holds (letters and digits only: nothing of the boolean syntax)."""
+	return [w for w in re.findall(r"\w+", txt.lower()) if len(w) >= MIN_WORD and w not in STOPWORDS]
+
+
+def indexed_candidates(doctype: str, txt: str) -> list[str] | None:
+	"""Names of `doctype`'s records matching `txt` that the user may see, found through indexes; None when
+	no index can answer `txt` (the caller then matches with `like`)."""
+	condition = condition_for(doctype)
+	names: list[str] = []
+	answered = False
+	points = _contact_points(txt)
+	for point in points:
+		answered = True
+		names += _point_matches(doctype, point, condition)
+	words = search_words(txt)
+	unread = [w for w in re.findall(r"\w+", txt.lower()) if w not in words and w not in STOPWORDS]
+	if doctype in SEARCH_INDEX and words and not unread and has_search_index(doctype):
+		answered = True
+		names += _word_matches(doctype, words, condition)
+	if re.fullmatch(r"[\w.-]+", txt) and not points:
+		# a record's own name ("LEAD-2026-00012", "CL-00042"): its prefix, on the primary key
+		names += frappe.db.sql_list(
+			f"select `name` from `tab{doctype}` where `name` like %(prefix)s"
+			f"{' and ' + condition if condition else ''} limit {CANDIDATES}",
+			{"prefix": txt.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"},
+		)
+		answered = answered or bool(names)
+	if not answered:
+		return None
+	return list(dict.fromkeys(names))[:CANDIDATES]
+
+
+def _contact_points(txt: str) -> list[tuple[str, str]]:
+	"""(kind, normalised value) pairs `txt` may be as a whole: an e-mail, an INN, a phone number (ten digits
+	are either an INN or a phone without its country code)."""
+	from simple_crm.utils import phones
+	from simple_crm.validation import default_phone_region
+
+	if "@" in txt and " " not in txt:
+		return [("Email", txt.lower())]
+	points = []
+	if re.fullmatch(r"\d{10}|\d{12}", txt):
+		points.append(("INN", txt))
+	if phones.is_phone_like(txt, min_digits=10) and len(phones.digits_only(txt)) >= 10:
+		try:
+			points.append(("Phone", phones.normalize_phone(txt, default_phone_region())))
+		except phones.PhoneError:
+			pass
+	return points
+
+
+def _point_matches(doctype: str, point: tuple[str, str], condition: str) -> list[str]:
+	kind, value = point
+	where = f" and {condition}" if condition else ""
+	if doctype == "CRM Call" and kind == "Phone":
+		return frappe.db.sql_list(
+			f"select `name` from `tabCRM Call` where `phone_normalized` = %(value)s{where} limit {CANDIDATES}",
+			{"value": value},
+		)
+	if doctype == "CRM Counterparty" and kind == "INN":
+		return frappe.db.sql_list(
+			f"select `name` from `tabCRM Counterparty` where `inn` = %(value)s{where} limit {CANDIDATES}",
+			{"value": value},
+		)
+	return frappe.db.sql_list(
+		f"""select `tab{doctype}`.`name` from `tabCRM Contact Point` `point`
+		join `tab{doctype}` on `tab{doctype}`.`name` = `point`.`reference_name`
+		where `point`.`kind` = %(kind)s and `point`.`value` = %(value)s
+			and `point`.`reference_doctype` = %(doctype)s{where}
+		limit {CANDIDATES}""",
+		{"kind": kind, "value": value, "doctype": doctype},
+	)
+
+
+def _word_matches(doctype: str, words: list[str], condition: str) -> list[str]:
+	columns = ", ".join(f"`tab{doctype}`.`{c}`" for c in SEARCH_INDEX[doctype])
+	query = " ".join(f"+{w}*" for w in words)
+	where = f" and {condition}" if condition else ""
+	return frappe.db.sql_list(
+		f"""select `tab{doctype}`.`name` from `tab{doctype}`
+		where match({columns}) against (%(query)s in boolean mode){where}
+		limit {CANDIDATES}""",
+		{"query": query},
+	)
+
+
+def has_search_index(doctype: str) -> bool:
+	"""Whether `doctype`'s table has its FULLTEXT search index over SEARCH_INDEX's columns (cached)."""
+	key = f"simple_crm:search_index:{doctype}"
+	cached = frappe.cache.get_value(key)
+	if cached is None:
+		columns = frappe.db.sql_list(
+			"""select `column_name` from information_schema.statistics
+			where `table_schema` = database() and `table_name` = %(table)s and `index_name` = %(index)s
+			order by `seq_in_index`""",
+			{"table": f"tab{doctype}", "index": SEARCH_INDEX_NAME},
+		)
+		cached = int(tuple(columns) == SEARCH_INDEX[doctype])
+		frappe.cache.set_value(key, cached, expires_in_sec=3600)
+	return bool(cached)
+
+
+def add_search_indexes() -> None:
+	"""The FULLTEXT index of every doctype of SEARCH_INDEX (after_migrate; made once, fixed if its columns
+	changed)."""
+	for doctype, columns in SEARCH_INDEX.items():
+		frappe.cache.delete_value(f"simple_crm:search_index:{doctype}")
+		if has_search_index(doctype):
+			continue
+		table = f"tab{doctype}"
+		if frappe.db.sql(f"show index from `{table}` where Key_name = %s", SEARCH_INDEX_NAME):
+			frappe.db.sql_ddl(f"alter table `{table}` drop index `{SEARCH_INDEX_NAME}`")
+		cols = ", ".join(f"`{c}`" for c in columns)
+		frappe.db.sql_ddl(f"alter table `{table}` add fulltext index `{SEARCH_INDEX_NAME}` ({cols})")
+		frappe.cache.delete_value(f"simple_crm:search_index:{doctype}")
 
 
 # --- global search ----------------------------------------------------------------------------------

@@ -911,3 +911,29 @@ class TestSetup(TelegramTestCase):
 				self.assertNotIn(TOKEN.split(":")[1], r.text)
 				self.assertNotIn(SECRET, r.text)
 				self.assertIn("telegram_enabled", r.data)
+
+
+class TestChatFieldsAreTheChannels(SalesOrgRestTestCase):
+	"""The chat a lead or contact answers to is set by the channel only: a user who may edit the record
+	cannot point its replies at another chat."""
+
+	def test_a_user_cannot_set_or_change_the_chat(self):
+		lead = self.track("CRM Lead", factories.make_lead(responsible=email("sales1")).name)
+		frappe.db.set_value("CRM Lead", lead, "telegram_chat_id", "1001", update_modified=False)
+		frappe.db.commit()
+		r = self.rest_update("CRM Lead", lead, {"telegram_chat_id": "2002"}, email("sales1"))
+		self.assertEqual(r.status_code, 403, r.text[:300])
+		self.assertIn("Telegram", r.error_text())
+		frappe.db.rollback()
+		self.assertEqual(frappe.db.get_value("CRM Lead", lead, "telegram_chat_id"), "1001")
+		r = self.rest_insert(
+			"CRM Lead",
+			{"lead_name": "Чужой чат", "phone": "+79123400077", "telegram_chat_id": "3003"},
+			email("sales1"),
+		)
+		self.assertEqual(r.status_code, 403, r.text[:300])
+		# other changes of the lead go through, the chat stays
+		r = self.rest_update("CRM Lead", lead, {"interest": "Прайс"}, email("sales1"))
+		self.assertEqual(r.status_code, 200, r.text[:300])
+		frappe.db.rollback()
+		self.assertEqual(frappe.db.get_value("CRM Lead", lead, "telegram_chat_id"), "1001")

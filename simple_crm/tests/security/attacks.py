@@ -439,6 +439,10 @@ COVERAGE: dict[str, Attack | NotApplicable] = {
 	"frappe.model.document.Document.rename": NA(
 		"a controller method, reached only through run_doc_method (attacked above with method=rename)"
 	),
+	"simple_crm.simple_crm.doctype.crm_hand_over.crm_hand_over.CRMHandOver.resume": NA(
+		"a controller method, reached only through run_doc_method on a hand-over record: it checks that the "
+		"caller may hand that work over, as the hand-over itself does (tests/test_automation_hand_over.py)"
+	),
 	"frappe.model.document.unlock_document": A({"doctype": "{dt}", "name": "{dn}"}, write=True),
 	# ---- the Desk's form
 	"frappe.desk.form.load.getdoc": A({"doctype": "{dt}", "name": "{dn}"}),

@@ -33,3 +33,15 @@ class CRMIntegrationLog(Document):
 	# end: auto-generated types
 
 	pass
+
+
+def on_doctype_update():
+	"""The retry and delivery jobs of the outgoing channels read the rows of one channel and direction in
+	a given status, due by next_attempt_on."""
+	import frappe
+
+	frappe.db.add_index(
+		"CRM Integration Log",
+		["channel", "direction", "status", "next_attempt_on"],
+		"channel_status_due_index",
+	)

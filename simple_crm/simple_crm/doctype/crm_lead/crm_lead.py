@@ -14,6 +14,7 @@ from simple_crm.integrity import check_lead_can_be_deleted
 from simple_crm.masters import LostReasonRequiredError, check_lost_reason, check_not_disabled
 from simple_crm.permissions import set_default_responsible
 from simple_crm.validation import normalize_email_field, normalize_phone_field
+from simple_crm.integrations.telegram import check_chat_field
 from simple_crm.constants import LEAD_CONVERTED
 
 # statuses that close a lead without a sale; each needs a lost reason
@@ -77,6 +78,7 @@ class CRMLead(CRMRecord):
 
 	def validate(self):
 		self.validate_converted_is_read_only()
+		check_chat_field(self)
 		set_default_responsible(self)
 		self.set_channel_from_source()
 		self.normalize_contact_details()
