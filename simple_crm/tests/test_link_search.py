@@ -31,7 +31,9 @@ class TestLinkSearch(SalesOrgRestTestCase):
 			phone="+7 912 555 03 04",
 			responsible=email("sales3"),
 		).name
-		cls.crm_client = factories.make_client(client_name="Квашнинский хлебозавод", responsible=email("sales1")).name
+		cls.crm_client = factories.make_client(
+			client_name="Квашнинский хлебозавод", responsible=email("sales1")
+		).name
 		cls.counterparty = factories.make_counterparty(cls.crm_client).name
 		cls.inn = frappe.db.get_value("CRM Counterparty", cls.counterparty, "inn")
 		frappe.db.commit()
