@@ -137,8 +137,7 @@ def has_permission(doc, ptype: str | None = None, user: str | None = None) -> bo
 	if not condition:
 		return None
 	if _row_matches(doctype, name, condition):
-		return (
-			None  # visible: hooks only refuse, and other apps' hooks (Frappe's own, for Contact) still speak
-		)
+		# visible: hooks only refuse, and other apps' hooks (Frappe's own, for Contact) still speak
+		return None
 	# a document that is not stored (yet) is not refused here
 	return None if not frappe.db.exists(doctype, name) else False
