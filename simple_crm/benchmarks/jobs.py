@@ -74,7 +74,7 @@ def time_jobs(rounds: int = 2) -> list[dict]:
 					frappe.db.sql = original
 				elapsed = time.perf_counter() - began
 				row = {
-					"job": method.removeprefix("simple_crm.automation."),
+					"job": method.removeprefix("simple_crm.automation.").removeprefix("simple_crm."),
 					"schedule": schedule,
 					"round": round_no,
 					"seconds": round(elapsed, 3),
