@@ -238,6 +238,11 @@ has_permission = {
 	"Notification Log": "simple_crm.security.side_doors.notification_permission",
 }
 
+# Sales targets: a rule of their own (a manager's and their team's targets; a head's team; see the doctype)
+_SALES_TARGET = "simple_crm.simple_crm.doctype.crm_sales_target.crm_sales_target"
+permission_query_conditions["CRM Sales Target"] = f"{_SALES_TARGET}.query_conditions"
+has_permission["CRM Sales Target"] = f"{_SALES_TARGET}.has_permission"
+
 # Recurring tasks (Frappe's Auto Repeat, open to the CRM's sales roles): a user who does not see everything
 # repeats only tasks they may change and has no copies e-mailed; only a System Manager writes templates beyond
 # field lookups (see simple_crm.security.auto_repeat)
