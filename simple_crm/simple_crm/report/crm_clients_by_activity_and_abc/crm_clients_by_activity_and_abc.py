@@ -1,0 +1,335 @@
+# Copyright (c) 2026, simple_crm developers and contributors
+# For license information, please see license.txt
+
+"""Clients by activity level and ABC class, and the list of sleeping clients.
+
+Both come from what the nightly jobs of simple_crm.automation.client_classes write on the client.
+
+- Matrix: a row per activity level (Active, Sleeping, Lost, not computed yet), a column per ABC class (A, B,
+  C, not classified), each cell the number of clients (or the sum of the measure chosen: their turnover or
+  won revenue), with a row and a column of totals. Turnover and won revenue are those of the ABC window (the
+  last 12 months through today, as the ABC job counts them: orders dated in it, deals won in it), summed
+  over the orders and deals the user may see.
+- Sleeping clients: the sleeping clients with the date of their last activity, read with the activity job's
+  own query (LAST_ACTIVITY_SQL) for just these clients, longest asleep first. At most MAX_LISTED clients
+  are listed (the first by manager and name); the summary says how many there are.
+
+Every client counted or listed is one the user may see (the row-level condition of CRM Client) and the
+filters keep; the filters only narrow.
+"""
+
+import frappe
+from frappe import _
+from frappe.utils import add_months, date_diff, flt, getdate, nowdate
+
+from simple_crm.automation.client_classes import (
+	ABC_MONTHS,
+	ACTIVE,
+	CLASS_A,
+	CLASS_B,
+	CLASS_C,
+	LAST_ACTIVITY_SQL,
+	LOST,
+	SLEEPING,
+)
+from simple_crm.report_filters import (
+	SQLConditions,
+	choice,
+	currency,
+	link_value,
+	list_link,
+	require_permission,
+	responsible_users,
+	visible,
+)
+
+CLIENT = "CRM Client"
+MATRIX, SLEEPING_CLIENTS = "Matrix", "Sleeping Clients"
+CLIENTS, TURNOVER, WON_REVENUE = "Clients", "Turnover", "Won Revenue"
+# the filter values that stand for a value not set yet
+NOT_COMPUTED, NOT_CLASSIFIED = "Not Computed", "Not Classified"
+LEVELS = (ACTIVE, SLEEPING, LOST, "")
+CLASSES = (CLASS_A, CLASS_B, CLASS_C, "")
+CLASS_FIELDS = {CLASS_A: "class_a", CLASS_B: "class_b", CLASS_C: "class_c", "": "not_classified"}
+MEASURE_FIELDS = {CLIENTS: "clients", TURNOVER: "turnover", WON_REVENUE: "won_revenue"}
+# clients the sleeping list shows at most, and how many clients one last-activity query reads
+MAX_LISTED = 2000
+CHUNK = 500
+
+MATRIX_SQL = """
+select ifnull(`tabCRM Client`.`activity_level`, '') as activity_level,
+	ifnull(`tabCRM Client`.`abc_class`, '') as abc_class,
+	count(*) as clients,
+	coalesce(sum(orders.total), 0) as turnover,
+	coalesce(sum(won.total), 0) as won_revenue
+from `tabCRM Client`
+left join (
+	select `tabCRM Order`.`client`, sum(`tabCRM Order`.`amount`) as total
+	from `tabCRM Order`
+	where `tabCRM Order`.`order_date` > %(after)s and `tabCRM Order`.`order_date` <= %(until)s
+		and `tabCRM Order`.`client` is not null and {orders_visible}
+	group by `tabCRM Order`.`client`
+) orders on orders.client = `tabCRM Client`.`name`
+left join (
+	select `tabCRM Deal`.`client`, sum(`tabCRM Deal`.`amount`) as total
+	from `tabCRM Deal`
+	where `tabCRM Deal`.`stage_type` = 'Won' and `tabCRM Deal`.`won_on` > %(after)s
+		and `tabCRM Deal`.`won_on` <= %(until)s and `tabCRM Deal`.`client` is not null and {deals_visible}
+	group by `tabCRM Deal`.`client`
+) won on won.client = `tabCRM Client`.`name`
+where {conditions}
+group by 1, 2
+"""
+
+# the activity job's query, for a list of clients instead of a range of names
+_CHUNK_RANGE = "between %(lo)s and %(hi)s"
+LAST_ACTIVITY_OF_CLIENTS_SQL = LAST_ACTIVITY_SQL.replace(_CHUNK_RANGE, "in %(names)s")
+
+
+def execute(filters: dict | None = None):
+	filters = frappe._dict(filters or {})
+	view = choice(filters, "view", _("View"), (MATRIX, SLEEPING_CLIENTS), MATRIX)
+	measure = choice(filters, "measure", _("Measure"), tuple(MEASURE_FIELDS), CLIENTS)
+	users = responsible_users(filters)
+	conditions = client_conditions(filters, users)
+	if view == SLEEPING_CLIENTS:
+		return sleeping_clients(conditions)
+	return matrix(conditions, measure, list_filters(filters, users))
+
+
+def client_conditions(filters, users: list[str] | None) -> SQLConditions:
+	conditions = SQLConditions()
+	conditions.add_in("`tabCRM Client`.`responsible`", "managers", users)
+	segment = link_value(filters, "segment", "CRM Client Segment", _("Segment"))
+	if segment:
+		conditions.add("`tabCRM Client`.`segment` = %(segment)s", segment=segment)
+	if filters.get("activity_level"):
+		level = choice(filters, "activity_level", _("Activity Level"), (*LEVELS[:-1], NOT_COMPUTED), "")
+		conditions.add(
+			"ifnull(`tabCRM Client`.`activity_level`, '') = %(activity_level)s",
+			activity_level="" if level == NOT_COMPUTED else level,
+		)
+	if filters.get("abc_class"):
+		abc_class = choice(filters, "abc_class", _("ABC Class"), (*CLASSES[:-1], NOT_CLASSIFIED), "")
+		conditions.add(
+			"ifnull(`tabCRM Client`.`abc_class`, '') = %(abc_class)s",
+			abc_class="" if abc_class == NOT_CLASSIFIED else abc_class,
+		)
+	conditions.add(visible(CLIENT))
+	return conditions
+
+
+def list_filters(filters, users: list[str] | None) -> dict:
+	"""The manager, team and segment filters as the client list's filters (for the drill-down links); the
+	activity level and ABC class filters are those of the cell."""
+	return {
+		"responsible": None if users is None else ["in", users or [""]],
+		"segment": filters.get("segment") or None,
+	}
+
+
+# --- matrix ---------------------------------------------------------------------------------------------
+
+
+def matrix(conditions: SQLConditions, measure: str, links_base: dict) -> tuple:
+	# the sums read the orders and deals of the clients
+	require_permission("CRM Order")
+	require_permission("CRM Deal")
+	money = currency()
+	today = getdate(nowdate())
+	values = {**conditions.values, "after": add_months(today, -ABC_MONTHS), "until": today}
+	sql = MATRIX_SQL.format(
+		conditions=conditions.sql(),
+		orders_visible=visible("CRM Order") or "1 = 1",
+		deals_visible=visible("CRM Deal") or "1 = 1",
+	)
+	cells = {(c.activity_level, c.abc_class): c for c in frappe.db.sql(sql, values, as_dict=True)}
+	field = MEASURE_FIELDS[measure]
+	rows = []
+	for level in LEVELS:
+		row = {"activity_level": level, "label": level_label(level), "currency": money}
+		for abc_class in CLASSES:
+			row[CLASS_FIELDS[abc_class]] = amount(cells.get((level, abc_class)), field)
+		for total in MEASURE_FIELDS.values():
+			row[total] = sum(amount(cells.get((level, c)), total) for c in CLASSES)
+		row["links"] = cell_links(links_base, level)
+		rows.append(row)
+	totals = {"activity_level": None, "label": _("Total"), "currency": money, "is_total": 1}
+	for key in (*CLASS_FIELDS.values(), *MEASURE_FIELDS.values()):
+		totals[key] = sum(row[key] for row in rows)
+	totals["links"] = cell_links(links_base, None)
+	return (
+		matrix_columns(measure),
+		[*rows, totals],
+		None,
+		matrix_chart(rows, measure),
+		matrix_summary(totals, rows),
+	)
+
+
+def amount(cell, field: str) -> float | int:
+	if not cell:
+		return 0
+	return int(cell[field]) if field == "clients" else flt(cell[field])
+
+
+def matrix_columns(measure: str) -> list[dict]:
+	kind = {"fieldtype": "Int"} if measure == CLIENTS else {"fieldtype": "Currency", "options": "currency"}
+	width = 100 if measure == CLIENTS else 140
+	return [
+		{"fieldname": "label", "label": _("Activity Level"), "fieldtype": "Data", "width": 150},
+		{"fieldname": "class_a", "label": _("Class {0}").format(CLASS_A), **kind, "width": width},
+		{"fieldname": "class_b", "label": _("Class {0}").format(CLASS_B), **kind, "width": width},
+		{"fieldname": "class_c", "label": _("Class {0}").format(CLASS_C), **kind, "width": width},
+		{"fieldname": "not_classified", "label": _("Not Classified"), **kind, "width": width},
+		{"fieldname": "clients", "label": _("Clients"), "fieldtype": "Int", "width": 100},
+		{
+			"fieldname": "turnover",
+			"label": _("Turnover, 12 Months"),
+			"fieldtype": "Currency",
+			"options": "currency",
+			"width": 160,
+		},
+		{
+			"fieldname": "won_revenue",
+			"label": _("Won Revenue, 12 Months"),
+			"fieldtype": "Currency",
+			"options": "currency",
+			"width": 170,
+		},
+	]
+
+
+def cell_links(base: dict, level: str | None) -> dict[str, str]:
+	"""For each class column (and the row's total), the client list showing the clients counted there."""
+	by_level = {} if level is None else {"activity_level": level or ["is", "not set"]}
+	links = {}
+	for abc_class, field in CLASS_FIELDS.items():
+		links[field] = list_link(CLIENT, {**base, **by_level, "abc_class": abc_class or ["is", "not set"]})
+	links["clients"] = list_link(CLIENT, {**base, **by_level})
+	return links
+
+
+def matrix_chart(rows: list[dict], measure: str) -> dict:
+	"""The measure of each activity level, stacked by ABC class."""
+	return {
+		"data": {
+			"labels": [row["label"] for row in rows],
+			"datasets": [
+				{
+					"name": _("Class {0}").format(c) if c else _("Not Classified"),
+					"values": [row[CLASS_FIELDS[c]] for row in rows],
+				}
+				for c in CLASSES
+			],
+		},
+		"type": "bar",
+		"barOptions": {"stacked": 1},
+		"fieldtype": "Int" if measure == CLIENTS else "Currency",
+		"colors": ["#28a745", "#5e64ff", "#ffa00a", "#b8c2cc"],
+	}
+
+
+def matrix_summary(totals: dict, rows: list[dict]) -> list[dict]:
+	by_level = {row["activity_level"]: row["clients"] for row in rows}
+	return [
+		{"value": totals["clients"], "label": _("Clients"), "datatype": "Int"},
+		{"value": by_level[ACTIVE], "label": level_label(ACTIVE), "datatype": "Int", "indicator": "Green"},
+		{
+			"value": by_level[SLEEPING],
+			"label": level_label(SLEEPING),
+			"datatype": "Int",
+			"indicator": "Orange",
+		},
+		{"value": by_level[LOST], "label": level_label(LOST), "datatype": "Int", "indicator": "Red"},
+		{"value": totals["turnover"], "label": _("Turnover, 12 Months"), "datatype": "Currency"},
+		{"value": totals["won_revenue"], "label": _("Won Revenue, 12 Months"), "datatype": "Currency"},
+	]
+
+
+def level_label(level: str) -> str:
+	return _(level, context=CLIENT) if level else _("Not Computed")
+
+
+# --- sleeping clients -----------------------------------------------------------------------------------
+
+
+def sleeping_clients(conditions: SQLConditions) -> tuple:
+	conditions.add("`tabCRM Client`.`activity_level` = %(sleeping)s", sleeping=SLEEPING)
+	where = conditions.sql()
+	total = frappe.db.sql(f"select count(*) from `tabCRM Client` where {where}", conditions.values)[0][0]
+	clients = frappe.db.sql(
+		f"""select `tabCRM Client`.`name` as client, `tabCRM Client`.`client_name`,
+			`tabCRM Client`.`responsible`, `tabCRM Client`.`segment`, `tabCRM Client`.`abc_class`,
+			`tabUser`.`full_name` as manager_name
+		from `tabCRM Client`
+		left join `tabUser` on `tabUser`.`name` = `tabCRM Client`.`responsible`
+		where {where}
+		order by `tabCRM Client`.`responsible`, `tabCRM Client`.`client_name`, `tabCRM Client`.`name`
+		limit %(limit)s""",
+		{**conditions.values, "limit": MAX_LISTED},
+		as_dict=True,
+	)
+	last = last_activity_dates([c.client for c in clients])
+	today = getdate(nowdate())
+	rows = []
+	for c in clients:
+		last_activity = last.get(c.client)
+		rows.append(
+			{
+				"client": c.client,
+				"client_name": c.client_name,
+				"responsible": c.responsible,
+				"manager_name": c.manager_name or c.responsible,
+				"segment": c.segment,
+				"abc_class": c.abc_class,
+				"last_activity": last_activity,
+				"days_since": date_diff(today, last_activity) if last_activity else None,
+			}
+		)
+	rows.sort(key=lambda r: (r["last_activity"] or today, r["client_name"] or "", r["client"]))
+	message = None
+	if total > len(rows):
+		message = _(
+			"{0} sleeping clients: the first {1} are listed. Narrow the filters to see the rest."
+		).format(total, len(rows))
+	summary = [
+		{"value": total, "label": _("Sleeping Clients"), "datatype": "Int", "indicator": "Orange"},
+		{"value": len(rows), "label": _("Listed"), "datatype": "Int"},
+	]
+	return sleeping_columns(), rows, message, None, summary
+
+
+def last_activity_dates(clients: list[str]) -> dict:
+	"""The last activity date of each client, as the activity job computes it."""
+	dates = {}
+	for start in range(0, len(clients), CHUNK):
+		names = tuple(clients[start : start + CHUNK])
+		for name, _level, last_activity in frappe.db.sql(LAST_ACTIVITY_OF_CLIENTS_SQL, {"names": names}):
+			dates[name] = getdate(last_activity)
+	return dates
+
+
+def sleeping_columns() -> list[dict]:
+	return [
+		{"fieldname": "client", "label": _("Client"), "fieldtype": "Link", "options": CLIENT, "width": 120},
+		{"fieldname": "client_name", "label": _("Client Name"), "fieldtype": "Data", "width": 220},
+		{
+			"fieldname": "responsible",
+			"label": _("Manager"),
+			"fieldtype": "Link",
+			"options": "User",
+			"width": 200,
+		},
+		{"fieldname": "manager_name", "label": _("Manager Name"), "fieldtype": "Data", "width": 160},
+		{
+			"fieldname": "segment",
+			"label": _("Segment"),
+			"fieldtype": "Link",
+			"options": "CRM Client Segment",
+			"width": 130,
+		},
+		{"fieldname": "abc_class", "label": _("ABC Class"), "fieldtype": "Data", "width": 90},
+		{"fieldname": "last_activity", "label": _("Last Activity"), "fieldtype": "Date", "width": 120},
+		{"fieldname": "days_since", "label": _("Days Since Last Activity"), "fieldtype": "Int", "width": 170},
+	]
