@@ -11,6 +11,7 @@ or CRM Director role gets one e-mail (through the Email Queue) in their own lang
   CRM Deal that change `stage`, which is where every move, by the form, the kanban, REST or a workflow
   action, is recorded),
 - the tasks overdue now,
+- the complaints registered in the period,
 
 each record linked to its form in the Desk. Every list is read with `frappe.get_list(..., user=recipient)`,
 which applies the recipient's role permissions and the row-level rules (simple_crm.permissions.rules): a
@@ -24,8 +25,8 @@ The day itself is claimed when its first run starts: a run that crashed half-way
 the next run (batch size), is finished by the next hourly runs of the same day, and a day whose digest hour
 passed without a run (scheduler stopped, switch turned on later) is skipped rather than sent late.
 
-Adding a section (complaints, once they are a doctype): write a function `(digest) -> Section` reading
-its records with `frappe.get_list(..., user=digest.user)` and add it to `SECTIONS`.
+Adding a section: write a function `(digest) -> Section` reading its records with
+`frappe.get_list(..., user=digest.user)` and add it to `SECTIONS` (as `new_complaints` does).
 """
 
 import json
@@ -220,7 +221,7 @@ def render(user: str, period: Period, sections: list[Section]) -> str:
 
 
 def new_leads(digest: Digest) -> Section:
-	filters = [["received_on", ">=", digest.period.start], ["received_on", "<", digest.period.end]]
+	filters = new_lead_filters(digest.period)
 	rows = frappe.get_list(
 		"CRM Lead",
 		filters=filters,
@@ -261,14 +262,9 @@ def lost_deals(digest: Digest) -> Section:
 
 
 def outcome_section(digest: Digest, stage_type: str, key: str, title: str) -> Section:
-	closed = {}
-	for move in digest.moves:  # the last move of a deal into a stage of this type; it is listed once
-		deal = digest.deals.get(move.deal)
-		if deal and move_type(move, deal) == stage_type:
-			closed[move.deal] = (move, deal)
 	totals: dict[str, float] = {}
 	items = []
-	for _move, deal in sorted(closed.values(), key=lambda pair: pair[0].at):
+	for _move, deal in closed_deals(digest, stage_type):
 		totals[deal.currency or ""] = totals.get(deal.currency or "", 0) + flt(deal.amount)
 		details = [money(deal.amount, deal.currency), person(deal.responsible) if deal.responsible else ""]
 		if stage_type == pipelines.LOST and deal.lost_reason:
@@ -292,10 +288,7 @@ def outcome_section(digest: Digest, stage_type: str, key: str, title: str) -> Se
 
 def other_stage_moves(digest: Digest) -> Section:
 	items = []
-	for move in digest.moves:
-		deal = digest.deals.get(move.deal)
-		if not deal or move_type(move, deal) in (pipelines.WON, pipelines.LOST):
-			continue
+	for move, deal in open_stage_moves(digest):
 		items.append(
 			Item(
 				label=deal_label(deal),
@@ -313,7 +306,7 @@ def other_stage_moves(digest: Digest) -> Section:
 
 
 def overdue_tasks(digest: Digest) -> Section:
-	filters = [["status", "in", list(OPEN_TASK_STATUSES)], ["due_on", "<", digest.period.now]]
+	filters = overdue_task_filters(digest.period)
 	rows = frappe.get_list(
 		"CRM Task",
 		filters=filters,
@@ -345,18 +338,92 @@ def overdue_tasks(digest: Digest) -> Section:
 	)
 
 
-# The digest's sections in their order. Complaints (not a doctype yet) get theirs here: a function like
-# `new_leads`, reading with frappe.get_list(..., user=digest.user) so it stays in the recipient's scope.
+def new_complaint_filters(period: Period) -> list:
+	"""The new complaints: registered in the period (created: one received days ago but entered today is
+	new today)."""
+	return [["creation", ">=", period.start], ["creation", "<", period.end]]
+
+
+def new_complaints(digest: Digest) -> Section:
+	"""The new complaints of the recipient's scope."""
+	filters = new_complaint_filters(digest.period)
+	rows = frappe.get_list(
+		"CRM Complaint",
+		filters=filters,
+		fields=["name", "subject", "category", "status", "responsible"],
+		order_by="creation asc",
+		limit_page_length=ITEMS_PER_SECTION,
+		user=digest.user,
+	)
+	return Section(
+		key="new_complaints",
+		title=_("New complaints"),
+		count=count("CRM Complaint", filters, digest.user) if len(rows) == ITEMS_PER_SECTION else len(rows),
+		items=[
+			Item(
+				label=f"{row.subject} ({row.name})" if row.subject else row.name,
+				url=desk_link("CRM Complaint", row.name),
+				detail=", ".join(
+					part
+					for part in (
+						_(row.category) if row.category else "",
+						_(row.status),
+						person(row.responsible) if row.responsible else _("nobody responsible yet"),
+					)
+					if part
+				),
+			)
+			for row in rows
+		],
+		more_url=get_url_to_list("CRM Complaint"),
+	)
+
+
+# The digest's sections in their order. A new one is a function like `new_leads`, reading with
+# frappe.get_list(..., user=digest.user) so it stays in the recipient's scope.
 SECTIONS: list[Callable[[Digest], Section]] = [
 	new_leads,
 	won_deals,
 	lost_deals,
 	other_stage_moves,
+	new_complaints,
 	overdue_tasks,
 ]
 
 
 # --- reading ---------------------------------------------------------------------------------------------
+# The records of each section, also read by the "CRM Changes in 24 Hours" report: one definition of each.
+
+
+def new_lead_filters(period: Period) -> list:
+	"""The new leads: received in the period."""
+	return [["received_on", ">=", period.start], ["received_on", "<", period.end]]
+
+
+def overdue_task_filters(period: Period) -> list:
+	"""The overdue tasks: still to do and due before now."""
+	return [["status", "in", list(OPEN_TASK_STATUSES)], ["due_on", "<", period.now]]
+
+
+def closed_deals(digest: Digest, stage_type: str) -> list[tuple[Move, frappe._dict]]:
+	"""The deals the recipient may see that moved into a stage of `stage_type` in the period, each once
+	with its last such move, in the order of those moves."""
+	closed = {}
+	for move in digest.moves:
+		deal = digest.deals.get(move.deal)
+		if deal and move_type(move, deal) == stage_type:
+			closed[move.deal] = (move, deal)
+	return sorted(closed.values(), key=lambda pair: pair[0].at)
+
+
+def open_stage_moves(digest: Digest) -> list[tuple[Move, frappe._dict]]:
+	"""The period's moves into open stages of the deals the recipient may see, oldest first."""
+	pairs = []
+	for move in digest.moves:
+		deal = digest.deals.get(move.deal)
+		if deal and move_type(move, deal) not in (pipelines.WON, pipelines.LOST):
+			pairs.append((move, deal))
+	return pairs
 
 
 def stage_moves(period: Period) -> list[Move]:
