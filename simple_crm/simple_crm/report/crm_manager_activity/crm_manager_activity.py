@@ -105,13 +105,21 @@ where {conditions}
 group by `tabCRM Deal`.`responsible`
 """
 
-# the sender's user, else the writer
-EMAIL_AUTHOR = "ifnull(`sender_user`.`name`, `tabCommunication`.`owner`)"
+# The e-mails are counted per (sender, writer) first, then each pair is given to the sender's user, else to
+# the writer: a few pairs are joined to the users, not every e-mail.
+EMAIL_AUTHOR = "ifnull(`sender_user`.`name`, `sent`.`owner`)"
 EMAILS_SQL = f"""
-select {EMAIL_AUTHOR} as manager, count(*) as emails_sent
-from `tabCommunication`
-left join `tabUser` `sender_user` on `sender_user`.`email` = `tabCommunication`.`sender`
-where {{conditions}}
+select {EMAIL_AUTHOR} as manager, sum(`sent`.`emails`) as emails_sent
+from (
+	select `tabCommunication`.`sender`, `tabCommunication`.`owner`, count(*) as emails
+	from `tabCommunication`
+	where {{conditions}}
+	group by `tabCommunication`.`sender`, `tabCommunication`.`owner`
+) `sent`
+left join (
+	select `email`, min(`name`) as `name` from `tabUser` where ifnull(`email`, '') != '' group by `email`
+) `sender_user` on `sender_user`.`email` = `sent`.`sender`
+where {{authors}}
 group by {EMAIL_AUTHOR}
 """
 
@@ -260,10 +268,11 @@ def read_emails(period, managers) -> list[frappe._dict]:
 		crm_doctypes=tuple(ROW_LEVEL_DOCTYPES),
 	)
 	in_period("`tabCommunication`.`communication_date`", conditions, period)
-	conditions.add(f"{EMAIL_AUTHOR} not in %(not_people)s", not_people=NOT_PEOPLE)
-	conditions.add_in(EMAIL_AUTHOR, "managers", managers)
 	conditions.add(reference_condition("Communication", frappe.session.user))
-	return frappe.db.sql(EMAILS_SQL.format(conditions=conditions.sql()), conditions.values, as_dict=True)
+	authors = SQLConditions().add(f"{EMAIL_AUTHOR} not in %(not_people)s", not_people=NOT_PEOPLE)
+	authors.add_in(EMAIL_AUTHOR, "managers", managers)
+	sql = EMAILS_SQL.format(conditions=conditions.sql(), authors=authors.sql())
+	return frappe.db.sql(sql, {**conditions.values, **authors.values}, as_dict=True)
 
 
 def overdue_until(period):
