@@ -355,3 +355,8 @@ def on_doctype_update():
 	# fifth of the deals, and through the `responsible` index alone MariaDB prefers to scan the table;
 	# with `client` beside it the sub-query is answered from the index.
 	frappe.db.add_index("CRM Deal", ["responsible", "client"], "responsible_client_index")
+	# The reports of won deals (plan vs fact, manager activity) read a period's won deals by `won_on` and sum
+	# their amounts per responsible manager, optionally in one pipeline: answered from this index alone
+	frappe.db.add_index(
+		"CRM Deal", ["stage_type", "won_on", "responsible", "pipeline", "amount"], "stage_type_won_on_index"
+	)
