@@ -216,6 +216,23 @@ class TestManagerActivityInput(ReportTestCase):
 		with self.assertRaises(frappe.PermissionError):
 			run(REPORT, filters=PERIOD, ignore_prepared_report=True)
 
+	def test_labels_in_russian(self):
+		from frappe.translate import clear_cache
+
+		clear_cache()
+		previous = frappe.local.lang
+		frappe.local.lang = "ru"
+		try:
+			with self.freeze_time(NOW):
+				columns, data, *_rest = execute(frappe._dict(PERIOD))
+		finally:
+			frappe.local.lang = previous
+		labels = {c["fieldname"]: c["label"] for c in columns}
+		self.assertEqual(
+			(labels["calls_missed"], labels["sales_without_calls"], data[-1]["manager_name"]),
+			("Пропущенные звонки", "Продажи без звонков", "Итого"),
+		)
+
 	def test_sales_without_calls_needs_neither_calls_nor_meetings(self):
 		row = dict.fromkeys(FIELDS, 0)
 		self.assertFalse(sales_without_calls(row))  # nothing won
