@@ -16,6 +16,7 @@ ROW_LEVEL_DOCTYPES = (
 	"CRM Task",
 	"CRM Call",
 	"Contact",
+	"CRM Complaint",
 )
 
 # Child tables of those records: a row is visible when its parent is
@@ -39,6 +40,12 @@ OPEN_LEAD_STATUSES = ("New", "In Progress", "Qualified")
 
 # Task statuses that still need work
 OPEN_TASK_STATUSES = ("Open", "In Progress")
+
+# Complaint statuses (CRM Complaint Workflow): a complaint is open until it is resolved or rejected
+COMPLAINT_REGISTERED = "Registered"
+COMPLAINT_RESOLVED = "Resolved"
+COMPLAINT_REJECTED = "Rejected"
+CLOSED_COMPLAINT_STATUSES = (COMPLAINT_RESOLVED, COMPLAINT_REJECTED)
 
 # Frappe assignment (ToDo) statuses
 ASSIGNMENT_OPEN = "Open"

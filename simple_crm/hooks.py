@@ -40,6 +40,10 @@ WORKFLOW_STATES = [
 	"Negotiation",
 	"Won",
 	"Lost",
+	"Registered",
+	"In Work",
+	"Resolved",
+	"Rejected",
 ]
 WORKFLOW_ACTIONS = [
 	"Start Work",
@@ -54,6 +58,8 @@ WORKFLOW_ACTIONS = [
 	"Move to Needs Analysis",
 	"Move to Proposal",
 	"Move to Negotiation",
+	"Resolve",
+	"Reject",
 ]
 
 # Fixtures: always filtered, never a whole doctype export
@@ -68,9 +74,9 @@ fixtures = [
 	{"dt": "Workflow State", "filters": [["name", "in", WORKFLOW_STATES]]},
 	{"dt": "Workflow Action Master", "filters": [["name", "in", WORKFLOW_ACTIONS]]},
 ]
-# The Lead and Deal workflows are not fixtures: Frappe re-imports fixtures over the site's records on every
-# migrate, and administrators edit these workflows in the Desk. install.seed_workflows creates them once
-# from simple_crm/setup/workflows.json.
+# The Lead, Deal and Complaint workflows are not fixtures: Frappe re-imports fixtures over the site's records
+# on every migrate, and administrators edit these workflows in the Desk. install.seed_workflows creates them
+# once from simple_crm/setup/workflows.json.
 
 doc_events = {
 	"Workflow": {"on_update": "simple_crm.workflows.on_workflow_update"},

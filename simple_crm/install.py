@@ -38,6 +38,18 @@ LOST_REASONS = (
 	("Other", "Lead and Deal"),
 )
 CLIENT_SEGMENTS = ("Retail", "Wholesale", "Key Account", "Partner")
+# what clients complain about most (Russian names in translations/ru.csv)
+COMPLAINT_CATEGORIES = (
+	"Product Quality",
+	"Delivery Times",
+	"Shortage or Wrong Goods",
+	"Damaged in Transit",
+	"Documents and Invoices",
+	"Prices and Payments",
+	"Customer Service",
+	"Warranty",
+	"Other",
+)
 
 
 def after_install():
@@ -74,6 +86,11 @@ def seed_masters():
 	for segment in CLIENT_SEGMENTS:
 		if not frappe.db.exists("CRM Client Segment", segment):
 			frappe.get_doc({"doctype": "CRM Client Segment", "segment_name": segment}).insert(
+				ignore_permissions=True
+			)
+	for category in COMPLAINT_CATEGORIES:
+		if not frappe.db.exists("CRM Complaint Category", category):
+			frappe.get_doc({"doctype": "CRM Complaint Category", "category_name": category}).insert(
 				ignore_permissions=True
 			)
 

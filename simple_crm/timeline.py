@@ -1,4 +1,4 @@
-"""Calls and tasks on the timelines of the records they concern.
+"""Calls, tasks and complaints on the timelines of the records they concern.
 
 Frappe v15 builds a form's timeline from the record's own Comments, Versions and the Communications
 that reference or link it; a DocType's `timeline_field` only files Activity Log entries (the
@@ -15,10 +15,14 @@ import frappe
 from frappe import _
 from frappe.utils import escape_html, format_duration, get_link_to_form
 
+from simple_crm.constants import CLOSED_COMPLAINT_STATUSES
+
 TIMELINE_LIMIT = 100
 
 # the CRM Call field pointing at each doctype
 CALL_LINK_FIELD = {"CRM Lead": "lead", "CRM Client": "client", "Contact": "contact", "CRM Deal": "deal"}
+# the CRM Complaint field pointing at each doctype
+COMPLAINT_LINK_FIELD = {"CRM Client": "client", "CRM Deal": "deal", "Contact": "contact"}
 
 
 def text(value) -> str:
@@ -28,8 +32,8 @@ def text(value) -> str:
 
 
 def get_timeline_content(doctype: str, docname: str) -> list[dict]:
-	"""Hook `additional_timeline_content`: the calls and tasks of a record as timeline items."""
-	return call_items(doctype, docname) + task_items(doctype, docname)
+	"""Hook `additional_timeline_content`: the calls, tasks and complaints of a record as timeline items."""
+	return call_items(doctype, docname) + task_items(doctype, docname) + complaint_items(doctype, docname)
 
 
 def linked_calls(doctype: str, docname: str) -> list[frappe._dict]:
@@ -51,6 +55,19 @@ def linked_tasks(doctype: str, docname: str) -> list[frappe._dict]:
 		filters={"reference_doctype": doctype, "reference_name": docname},
 		fields=["name", "subject", "task_type", "status", "due_on", "assigned_to", "result", "creation"],
 		order_by="creation desc",
+		limit=TIMELINE_LIMIT,
+	)
+
+
+def linked_complaints(doctype: str, docname: str) -> list[frappe._dict]:
+	fieldname = COMPLAINT_LINK_FIELD.get(doctype)
+	if not fieldname:
+		return []
+	return frappe.get_list(
+		"CRM Complaint",
+		filters={fieldname: docname},
+		fields=["name", "subject", "category", "status", "received_on", "responsible", "resolution"],
+		order_by="received_on desc",
 		limit=TIMELINE_LIMIT,
 	)
 
@@ -94,6 +111,27 @@ def task_items(doctype: str, docname: str) -> list[dict]:
 				"creation": task.creation,
 				"content": "{} · {}".format(
 					get_link_to_form("CRM Task", task.name, title), " · ".join(details)
+				),
+			}
+		)
+	return items
+
+
+def complaint_items(doctype: str, docname: str) -> list[dict]:
+	items = []
+	for complaint in linked_complaints(doctype, docname):
+		title = _("Complaint: {0}").format(text(complaint.subject or complaint.name))
+		details = [text(_(complaint.category)), _(complaint.status)]
+		if complaint.responsible:
+			details.append(text(complaint.responsible))
+		if complaint.resolution and complaint.status in CLOSED_COMPLAINT_STATUSES:
+			details.append(text(complaint.resolution))
+		items.append(
+			{
+				"icon": "criticize",
+				"creation": complaint.received_on,
+				"content": "{} · {}".format(
+					get_link_to_form("CRM Complaint", complaint.name, title), " · ".join(details)
 				),
 			}
 		)

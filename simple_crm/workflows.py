@@ -12,7 +12,8 @@ Data Import alike. An administrator edits them in the Desk:
   the kanban columns and the reports have it);
 - a stage added to a pipeline becomes a state of the Deal workflow, with moves to and from the
   pipeline's other open stages, so deals can reach it without anyone writing transitions by hand;
-- a state added to the Lead workflow becomes an option of the lead's status.
+- a state added to the Lead workflow becomes an option of the lead's status (the same for complaints:
+  `CRM Complaint Workflow`, state field `status`, shipped in the same file).
 
 On top of Frappe's check of transitions, a deal keeps the "who may edit in this state" setting of the
 workflow on the server (Frappe v15 only makes the form read-only): a sales manager cannot change a won
@@ -30,6 +31,9 @@ from simple_crm import pipelines
 
 LEAD_WORKFLOW = "CRM Lead Workflow"
 DEAL_WORKFLOW = "CRM Deal Workflow"
+COMPLAINT_WORKFLOW = "CRM Complaint Workflow"
+# doctypes whose status field offers every state of their workflow (the deal's stages follow pipelines)
+STATUS_WORKFLOW_DOCTYPES = ("CRM Lead", "CRM Complaint")
 TRANSITION_ROLES = ("CRM Sales Manager", "CRM Head of Sales")
 # a won or lost deal is changed (and reopened) by a head of sales only, as in the shipped workflow
 CLOSED_STAGE_EDITORS = ("CRM Head of Sales",)
@@ -178,8 +182,8 @@ def on_workflow_update(doc, method=None):
 		return
 	if doc.document_type == "CRM Deal" and doc.workflow_state_field == pipelines.STAGE_FIELD:
 		add_workflow_states_to_pipeline(doc)
-	elif doc.document_type == "CRM Lead":
-		sync_select_options("CRM Lead", doc.workflow_state_field, [s.state for s in doc.states])
+	elif doc.document_type in STATUS_WORKFLOW_DOCTYPES:
+		sync_select_options(doc.document_type, doc.workflow_state_field, [s.state for s in doc.states])
 
 
 def add_workflow_states_to_pipeline(workflow) -> list[str]:

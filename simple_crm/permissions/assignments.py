@@ -32,6 +32,7 @@ RESPONSIBLE_FIELD = {
 	"CRM Client": "responsible",
 	"CRM Call": "manager",
 	"Contact": "crm_responsible",
+	"CRM Complaint": "responsible",
 }
 # records whose responsible manager is their client's
 VIA_CLIENT = ("CRM Counterparty", "CRM Order")

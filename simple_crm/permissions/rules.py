@@ -149,6 +149,15 @@ def _call(s: Scope):
 	return [f"{s.column('manager')} in {s.users}"]
 
 
+@rule("CRM Complaint")
+def _complaint(s: Scope):
+	# the complaints they work, and every complaint of their clients (a head of sales: their team's)
+	return [
+		f"{s.column('responsible')} in {s.users}",
+		*column_in(s.column("client"), client_sources(s.users)),
+	]
+
+
 @rule("Contact")
 def _contact(s: Scope):
 	if not CRM_ROLES.intersection(s.roles):

@@ -197,3 +197,16 @@ def make_call(**kwargs):
 		}
 	)
 	return doc.insert()
+
+
+def make_complaint(client: str | None = None, **kwargs):
+	doc = frappe.get_doc(
+		{
+			"doctype": "CRM Complaint",
+			"client": client,
+			"category": kwargs.pop("category", None) or "Product Quality",
+			"description": kwargs.pop("description", None) or "Брак в партии",
+			**kwargs,
+		}
+	)
+	return doc.insert()
