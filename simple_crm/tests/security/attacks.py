@@ -84,6 +84,7 @@ TITLE = {
 	"CRM Task": "subject",
 	"CRM Call": "topic",
 	"Contact": "last_name",
+	"CRM Complaint": "subject",
 }
 
 

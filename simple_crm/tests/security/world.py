@@ -36,6 +36,7 @@ ROW_LEVEL = (
 	"CRM Task",
 	"CRM Call",
 	"Contact",
+	"CRM Complaint",
 )
 # child table -> (parent doctype, parentfield)
 CHILD_TABLES = {
@@ -83,6 +84,12 @@ POINTING = {
 	"CRM Counterparty": (("CRM Client", "client"),),
 	"CRM Lead": (("CRM Client", "client"), ("Contact", "contact"), ("CRM Deal", "deal")),
 	"CRM Deal Contact": (("Contact", "contact"),),
+	"CRM Complaint": (
+		("CRM Client", "client"),
+		("Contact", "contact"),
+		("CRM Deal", "deal"),
+		("CRM Order", "crm_order"),
+	),
 }
 OWNERS = ("sales1", "sales2", "sales3")
 # amounts no other record has, one set per owner (a leak of a number shows in any of its renderings)
@@ -211,6 +218,16 @@ def make_owner_records(key: str, describe: bool = True) -> OwnerRecords:
 		order_number=f"No {mark}",
 		amount=order_amount,
 	)
+	complaint = factories.make_complaint(
+		client.name,
+		contact=contact.name,
+		deal=deal.name,
+		crm_order=order.name,
+		responsible=owner,
+		subject=f"Complaint {mark}",
+		description=f"<p>Claim {mark}</p>",
+		resolution=f"Answer {mark}",
+	)
 	rec.names = {
 		"CRM Client": client.name,
 		"CRM Deal": deal.name,
@@ -220,6 +237,7 @@ def make_owner_records(key: str, describe: bool = True) -> OwnerRecords:
 		"CRM Task": task.name,
 		"CRM Call": call.name,
 		"CRM Order": order.name,
+		"CRM Complaint": complaint.name,
 	}
 	for amount in AMOUNTS[key]:
 		rec.values |= _amount_forms(amount)
@@ -382,11 +400,14 @@ def describe_records(rec: OwnerRecords) -> None:
 		# the tag itself: its text is the owner's (it is on their records only)
 		related[("Tag", doctype)] = rec.tag
 	# a Version with the marker in its data: a save of the records that track changes
-	for doctype in ("CRM Deal", "CRM Lead", "CRM Client", "CRM Task"):
+	for doctype in ("CRM Deal", "CRM Lead", "CRM Client", "CRM Task", "CRM Complaint"):
 		doc = frappe.get_doc(doctype, rec.names[doctype])
-		field_name = {"CRM Deal": "lost_comment", "CRM Lead": "lost_comment", "CRM Client": "website"}.get(
-			doctype, "result"
-		)
+		field_name = {
+			"CRM Deal": "lost_comment",
+			"CRM Lead": "lost_comment",
+			"CRM Client": "website",
+			"CRM Complaint": "resolution",
+		}.get(doctype, "result")
 		doc.set(field_name, f"Changed {mark}")
 		doc.save(ignore_permissions=True)
 		version = frappe.db.get_value("Version", {"ref_doctype": doctype, "docname": doc.name}, "name")
@@ -418,7 +439,7 @@ def destroy_world(world: dict[str, OwnerRecords]) -> None:
 	frappe.db.rollback()
 	frappe.set_user("Administrator")
 	for rec in world.values():
-		for doctype in RECORD_DOCTYPES:  # what links to others goes first
+		for doctype in ("CRM Complaint", *RECORD_DOCTYPES):  # what links to others goes first
 			name = rec.names.get(doctype)
 			if name:
 				delete_described(doctype, name)
