@@ -58,6 +58,12 @@ def remove_leads(names: list[str]) -> None:
 			"CRM Task", filters={"reference_doctype": "CRM Lead", "reference_name": lead}, pluck="name"
 		)
 		frappe.db.delete("Notification Log", {"document_name": ("in", [lead, *tasks])})
+		# and the e-mails the notifications queued (a later test may get the same name for its own lead)
+		for queue in frappe.get_all(
+			"Email Queue", filters={"reference_name": ("in", [lead, *tasks])}, pluck="name"
+		):
+			frappe.db.delete("Email Queue Recipient", {"parent": queue})
+			frappe.db.delete("Email Queue", {"name": queue})
 		frappe.db.delete("CRM Automation Mark", {"reference_name": lead})
 		frappe.db.delete("ToDo", {"reference_type": "CRM Lead", "reference_name": lead})
 		for task in tasks:
