@@ -26,6 +26,7 @@ SEARCH_INDEX = {
 	"CRM Order": ("order_number",),
 	"CRM Task": ("subject",),
 	"Contact": ("full_name",),
+	"CRM Complaint": ("subject",),
 }
 SEARCH_INDEX_NAME = "crm_search"
 # InnoDB's FULLTEXT indexes words of at least innodb_ft_min_token_size (3) characters and skips its stopwords
