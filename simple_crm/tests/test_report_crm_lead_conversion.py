@@ -16,6 +16,7 @@ received to first response in brackets; "-" never responded):
     sales1, outside  L11 2033-12-31 23:59 and L12 2034-04-01 00:00 (the period is 2034-01-01..2034-03-31)
 """
 
+import zlib
 from datetime import datetime
 
 import frappe
@@ -201,6 +202,35 @@ class TestLeadConversionReport(SalesOrgTestCase):
 		# one day: 2034-01-10 holds L1 alone
 		rows, _total = split(self.report("director", from_date="2034-01-10", to_date="2034-01-10")[1])
 		self.assertEqual(rows, [("sales1", "2034-01", 1, 1, 100.0, 1, 20.0, 0)])
+
+	def test_managers_whose_names_share_a_crc32_stay_apart(self):
+		# the report groups by the CRC32 of the manager's name; these two names have the same one
+		names = ("report.crc.29685295@example.com", "report.crc.32060020@example.com")
+		self.assertEqual(zlib.crc32(names[0].encode()), zlib.crc32(names[1].encode()))
+		for name in names:
+			factories.make_user(name, roles=("CRM Sales Manager",))
+		for name, received, minutes in (
+			(names[0], datetime(2034, 8, 1, 9, 0), 10),
+			(names[0], datetime(2034, 8, 2, 9, 0), 30),
+			(names[1], datetime(2034, 8, 3, 9, 0), 50),
+		):
+			factories.make_lead(
+				responsible=name,
+				received_on=received,
+				first_response_on=frappe.utils.add_to_date(received, minutes=minutes),
+				status="In Progress",
+			)
+		rows, total = split(self.report("director", from_date="2034-08-01", to_date="2034-08-31")[1])
+		# each its own row: 2 leads (median of 10 and 30 = 20) and 1 lead (50, a breach of the SLA of 30);
+		# all three: median 30
+		self.assertEqual(
+			rows,
+			[
+				(names[0], "2034-08", 2, 0, 0.0, 2, 20.0, 0),
+				(names[1], "2034-08", 1, 0, 0.0, 1, 50.0, 1),
+			],
+		)
+		self.assertEqual(totals(total), (3, 0, 0.0, 3, 30.0, 1))
 
 	def test_bad_filters_are_refused(self):
 		bad = [

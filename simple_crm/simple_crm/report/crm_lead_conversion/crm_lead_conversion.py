@@ -14,9 +14,12 @@ company first responded and how often later than the lead SLA.
 - SLA breach (`lead_sla_minutes` of Simple CRM Settings, the deadline the escalation job uses): the first
   response came after received_on + SLA, or there has been none and that moment has passed.
 
-One aggregate query (GROUP BY manager and month; the medians as MariaDB's MEDIAN window, which is the
-interpolated median: the mean of the two middle values of an even count) over the leads received in the
-period that the user may see (the row-level condition of CRM Lead) and that the filters keep.
+Two aggregate queries over the leads received in the period that the user may see (the row-level condition
+of CRM Lead) and that the filters keep, both through the index on (received_on, responsible, status,
+first_response_on, channel, source), which holds every column they read: the counts (GROUP BY manager and
+month) and the medians (the middle one or two response times of each group, ranked by a window function:
+the median of an even count is the mean of its two middle values); a third ranks all the responses for the
+total row's median.
 """
 
 import datetime
@@ -42,32 +45,39 @@ LEAD = "CRM Lead"
 # a month per chart label: a longer period is refused rather than drawn
 MAX_MONTHS = 120
 
-GROUPS_SQL = """
-select per_month.*, `tabUser`.`full_name` as manager_name
-from (
-select responsible, month,
+# the manager a lead counts under (nobody for an empty value), its month (YYYYMM) and response time
+MANAGER = "nullif(`tabCRM Lead`.`responsible`, '')"
+MONTH = "extract(year_month from `tabCRM Lead`.`received_on`)"
+SECONDS = "timestampdiff(second, `tabCRM Lead`.`received_on`, `tabCRM Lead`.`first_response_on`)"
+# Grouping by the manager's name, a long text column compared by its collation, costs several times more
+# than the rest of the queries: the groups are keyed by the name's CRC32 instead. The lowest and highest name
+# in a group tell when two managers share a CRC32; then the report groups by the names themselves.
+HASHED = f"crc32({MANAGER})"
+
+COUNTS_SQL = """
+select {key} as manager_key, {month} as month,
+	min({manager}) as responsible, max({manager}) as other_responsible,
 	count(*) as leads,
-	sum(status = %(converted)s) as converted,
-	sum(first_response_on is not null) as responded,
-	sum(case when first_response_on is not null then first_response_on > deadline else deadline < %(now)s end)
-		as sla_breaches,
-	max(median_minutes) as median_minutes,
-	max(total_median_minutes) as total_median_minutes
+	sum(`tabCRM Lead`.`status` = %(converted)s) as converted,
+	sum(`tabCRM Lead`.`first_response_on` is not null) as responded,
+	sum(coalesce(`tabCRM Lead`.`first_response_on`, %(now)s)
+		> `tabCRM Lead`.`received_on` + interval %(sla)s minute) as sla_breaches
+from `tabCRM Lead`
+where {conditions}
+group by manager_key, month
+"""
+
+MEDIANS_SQL = """
+select manager_key, month, avg(seconds) as median_seconds
 from (
-	select `tabCRM Lead`.`responsible`, `tabCRM Lead`.`status`, `tabCRM Lead`.`first_response_on`,
-		extract(year_month from `tabCRM Lead`.`received_on`) as month,
-		`tabCRM Lead`.`received_on` + interval %(sla)s minute as deadline,
-		median(timestampdiff(second, `tabCRM Lead`.`received_on`, `tabCRM Lead`.`first_response_on`) / 60)
-			over (partition by `tabCRM Lead`.`responsible`, extract(year_month from `tabCRM Lead`.`received_on`))
-			as median_minutes,
-		median(timestampdiff(second, `tabCRM Lead`.`received_on`, `tabCRM Lead`.`first_response_on`) / 60)
-			over () as total_median_minutes
+	select {key} as manager_key, {month} as month, {seconds} as seconds,
+		row_number() over (partition by {key}, {month} order by {seconds}) as place,
+		count(*) over (partition by {key}, {month}) as responded
 	from `tabCRM Lead`
-	where {conditions}
-) leads
-group by responsible, month
-) per_month
-left join `tabUser` on `tabUser`.`name` = per_month.responsible
+	where {conditions} and `tabCRM Lead`.`first_response_on` is not null
+) ranked
+where place in ((responded + 1) div 2, responded div 2 + 1)
+group by manager_key, month
 """
 
 
@@ -75,9 +85,9 @@ def execute(filters: dict | None = None):
 	filters = frappe._dict(filters or {})
 	period = get_period(filters)
 	months = months_of(period)
-	groups = get_groups(filters, period)
+	groups, total_median = get_groups(filters, period)
 	data = get_data(groups, period)
-	totals = total_row(groups)
+	totals = total_row(groups, total_median)
 	return (
 		get_columns(),
 		[*data, totals] if data else [totals],
@@ -107,8 +117,39 @@ def get_columns() -> list[dict]:
 	]
 
 
-def get_groups(filters, period) -> list[frappe._dict]:
-	"""One row per (responsible manager, month as YYYYMM) with the leads received then."""
+def get_groups(filters, period) -> tuple[list[frappe._dict], float | None]:
+	"""One row per (responsible manager, month as YYYYMM) with the leads received then, and the median
+	response of all of them (minutes)."""
+	conditions = lead_conditions(filters, period)
+	values = {
+		**conditions.values,
+		"converted": LEAD_CONVERTED,
+		"sla": max(0, cint(settings().lead_sla_minutes)),
+		"now": now_datetime(),
+	}
+	key = HASHED
+	groups = aggregate(COUNTS_SQL, key, MONTH, conditions, values)
+	if any(g.responsible != g.other_responsible for g in groups):
+		key = MANAGER  # two managers share a CRC32
+		groups = aggregate(COUNTS_SQL, key, MONTH, conditions, values)
+	medians = {
+		(m.manager_key, m.month): m.median_seconds
+		for m in aggregate(MEDIANS_SQL, key, MONTH, conditions, values)
+	}
+	names = full_names([g.responsible for g in groups if g.responsible])
+	for group in groups:
+		group.median_minutes = minutes(medians.get((group.manager_key, group.month)))
+		group.manager_name = names.get(group.responsible)
+	if len(groups) > 1:
+		# every response in one partition
+		overall = aggregate(MEDIANS_SQL, "0", "0", conditions, values)
+		total_median = minutes(overall[0].median_seconds) if overall else None
+	else:
+		total_median = groups[0].median_minutes if groups else None
+	return groups, total_median
+
+
+def lead_conditions(filters, period) -> SQLConditions:
 	conditions = SQLConditions()
 	conditions.add(
 		"`tabCRM Lead`.`received_on` >= %(start)s and `tabCRM Lead`.`received_on` < %(after_end)s",
@@ -132,13 +173,12 @@ def get_groups(filters, period) -> list[frappe._dict]:
 			)
 		conditions.add("`tabCRM Lead`.`channel` = %(channel)s", channel=channel)
 	conditions.add(visible(LEAD))
-	values = {
-		**conditions.values,
-		"converted": LEAD_CONVERTED,
-		"sla": max(0, cint(settings().lead_sla_minutes)),
-		"now": now_datetime(),
-	}
-	return frappe.db.sql(GROUPS_SQL.format(conditions=conditions.sql()), values, as_dict=True)
+	return conditions
+
+
+def aggregate(sql: str, key: str, month: str, conditions: SQLConditions, values: dict) -> list[frappe._dict]:
+	query = sql.format(key=key, month=month, manager=MANAGER, seconds=SECONDS, conditions=conditions.sql())
+	return frappe.db.sql(query, values, as_dict=True)
 
 
 def get_data(groups: list[frappe._dict], period) -> list[dict]:
@@ -156,7 +196,7 @@ def get_data(groups: list[frappe._dict], period) -> list[dict]:
 				"converted": cint(group.converted),
 				"conversion": share(group.converted, group.leads),
 				"responded": cint(group.responded),
-				"median_response_minutes": minutes(group.median_minutes),
+				"median_response_minutes": group.median_minutes,
 				"sla_breaches": cint(group.sla_breaches),
 				"leads_link": list_link(
 					LEAD,
@@ -172,7 +212,7 @@ def get_data(groups: list[frappe._dict], period) -> list[dict]:
 	return rows
 
 
-def total_row(groups: list[frappe._dict]) -> dict:
+def total_row(groups: list[frappe._dict], total_median: float | None) -> dict:
 	leads = sum(cint(g.leads) for g in groups)
 	converted = sum(cint(g.converted) for g in groups)
 	return {
@@ -183,8 +223,7 @@ def total_row(groups: list[frappe._dict]) -> dict:
 		"converted": converted,
 		"conversion": share(converted, leads),
 		"responded": sum(cint(g.responded) for g in groups),
-		# the median of all the leads, the same in every group's row
-		"median_response_minutes": minutes(groups[0].total_median_minutes) if groups else None,
+		"median_response_minutes": total_median,
 		"sla_breaches": sum(cint(g.sla_breaches) for g in groups),
 		"is_total": 1,
 	}
@@ -267,5 +306,12 @@ def month_bounds(month, period) -> tuple[datetime.date, datetime.date]:
 	return max(first, period.start), min(last, period.end)
 
 
-def minutes(value) -> float | None:
-	return None if value is None else flt(value, 1)
+def minutes(seconds) -> float | None:
+	return None if seconds is None else flt(flt(seconds) / 60, 1)
+
+
+def full_names(users: list[str]) -> dict[str, str]:
+	if not users:
+		return {}
+	rows = frappe.get_all("User", filters={"name": ("in", sorted(set(users)))}, fields=["name", "full_name"])
+	return {row.name: row.full_name for row in rows}
