@@ -97,7 +97,7 @@ def choice(filters: dict, fieldname: str, label: str, options: tuple[str, ...], 
 	if value not in options:
 		frappe.throw(
 			_("{0} must be one of {1}, got {2}").format(
-				label, ", ".join(_(o) for o in options), frappe.bold(str(value)[:40])
+				label, ", ".join(_(o) for o in options if o), frappe.bold(str(value)[:40])
 			),
 			ReportFilterError,
 			title=_("Invalid Filter"),

@@ -222,3 +222,8 @@ def on_doctype_update():
 		["received_on", "responsible", "status", "first_response_on", "channel", "source"],
 		"received_on_report_index",
 	)
+	# The lost reasons report counts a period's disqualified leads per lost reason: read from this index
+	# alone (a status, then the received dates in order).
+	frappe.db.add_index(
+		"CRM Lead", ["status", "received_on", "responsible", "lost_reason"], "status_received_on_report_index"
+	)

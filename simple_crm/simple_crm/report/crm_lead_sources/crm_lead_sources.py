@@ -44,6 +44,7 @@ def execute(filters: dict | None = None):
 	users = responsible_users(filters)
 	group_by = choice(filters, "group_by", _("Group By"), GROUPINGS, "")
 	utm = UTM_FIELDS.get(group_by)
+	require_permission("CRM Deal")  # the revenue is read from deals
 
 	keys = ("source", "channel", *((utm,) if utm else ()))
 	rows: dict[tuple, frappe._dict] = {}
@@ -51,7 +52,6 @@ def execute(filters: dict | None = None):
 		row = row_of(rows, count, keys)
 		row.leads += count.leads
 		row.converted += int(count.converted or 0)
-	require_permission("CRM Deal")
 	for count in won_deals(period, users, utm):
 		# a won deal's lead is one of the leads counted (the same conditions on the lead)
 		row = row_of(rows, count, keys)
@@ -120,7 +120,8 @@ def received_leads(period: Period, users: list[str] | None, utm: str | None) -> 
 def won_deals(period: Period, users: list[str] | None, utm: str | None) -> list[dict]:
 	"""Won deals made from those leads: their number and amount, per the lead's source, channel (and UTM)."""
 	where = lead_conditions(period, users)
-	where.add("`tabCRM Deal`.`stage_type` = %(won)s", won=WON)
+	# the won deals that have a lead, read from the index (stage_type, source_lead, ...) alone
+	where.add("`tabCRM Deal`.`stage_type` = %(won)s and `tabCRM Deal`.`source_lead` is not null", won=WON)
 	where.add(visible("CRM Deal"))
 	return frappe.db.sql(
 		f"""select {group_columns(utm)}, count(*) as won_deals, sum(`tabCRM Deal`.`amount`) as revenue
