@@ -11,11 +11,12 @@ this site but these is overdue then:
                      T6  Cancelled    Call     due 1990-02-01         not open
                      T7  Open         Call     due 1990-03-20         not due yet
     sales2 (team A)  T8  Open         Other    due 1990-02-10 10:00   33 days (18 left of February + 15)
-    sales3 (team B)  T9  Open         Call     due 1990-03-10 08:00   5 days
+    sales3 (team B)  T9  Open         Call     due 1990-03-10 08:00   5 days (about sales3's lead)
                      T10 Open         Meeting  due 1990-03-12 10:00   3 days; its author is sales1
     nobody           T11 Open         Other    due 1990-03-05 10:00   10 days (made by the Administrator)
 """
 
+import zlib
 from datetime import datetime
 from unittest.mock import patch
 
@@ -61,7 +62,13 @@ def make_tasks():
 		"T6": make_task("T6", "sales1", datetime(1990, 2, 1, 9, 0), "Cancelled"),
 		"T7": make_task("T7", "sales1", datetime(1990, 3, 20, 9, 0)),
 		"T8": make_task("T8", "sales2", datetime(1990, 2, 10, 10, 0), task_type="Other"),
-		"T9": make_task("T9", "sales3", datetime(1990, 3, 10, 8, 0)),
+		"T9": make_task(
+			"T9",
+			"sales3",
+			datetime(1990, 3, 10, 8, 0),
+			reference_doctype="CRM Lead",
+			reference_name=factories.make_lead(responsible=email("sales3")).name,
+		),
 		"T10": make_task("T10", "sales3", datetime(1990, 3, 12, 10, 0), task_type="Meeting", author="sales1"),
 		"T11": make_task("T11", None, datetime(1990, 3, 5, 10, 0), task_type="Other"),
 	}
@@ -175,6 +182,24 @@ class TestOverdueTasksReport(OverdueTasksCase, SalesOrgTestCase):
 		self.assertEqual(self.shape(data), [("sales1", 3, 14), ("T1", 14), ("T2", 1)])
 		self.assertIn("2", message)
 
+	def test_managers_whose_names_share_a_crc32_stay_apart(self):
+		# the report groups by the CRC32 of the manager's name; these two names have the same one
+		names = ("report.crc.29685295@example.com", "report.crc.32060020@example.com")
+		self.assertEqual(zlib.crc32(names[0].encode()), zlib.crc32(names[1].encode()))
+		for name in names:
+			factories.make_user(name, roles=("CRM Sales Manager",))
+		made = {
+			"A1": factories.make_task(subject="A1", assigned_to=names[0], due_on=datetime(1990, 3, 1, 9, 0)),
+			"A2": factories.make_task(subject="A2", assigned_to=names[0], due_on=datetime(1990, 3, 2, 9, 0)),
+			"B1": factories.make_task(subject="B1", assigned_to=names[1], due_on=datetime(1990, 3, 3, 9, 0)),
+		}
+		self.tasks.update(made)
+		with patch.object(crm_overdue_tasks, "TASKS_PER_MANAGER", 1):
+			data = self.report()[1]
+		ours = [row for row in data if row["manager"] in names]
+		# each its own group with its own count, and its own oldest task listed
+		self.assertEqual(self.shape(ours), [(names[0], 2, 14), ("A1", 14), (names[1], 1, 12), ("B1", 12)])
+
 	def test_bad_filters_are_refused(self):
 		for filters in (
 			{"as_of": "yesterday"},
@@ -228,12 +253,20 @@ class TestOverdueTasksReport(OverdueTasksCase, SalesOrgTestCase):
 
 class TestOverdueTasksReportOverREST(OverdueTasksCase, SalesOrgRestTestCase):
 	def test_sales_manager_over_rest(self):
+		lead = factories.make_lead(responsible=email("sales3"))
+		self.track("CRM Lead", lead.name)
 		self.tasks = {
-			"R1": make_task("R1", "sales3", datetime(1990, 3, 10, 8, 0)),
+			"R1": make_task(
+				"R1",
+				"sales3",
+				datetime(1990, 3, 10, 8, 0),
+				reference_doctype="CRM Lead",
+				reference_name=lead.name,
+			),
 			"R2": make_task("R2", "sales2", datetime(1990, 3, 9, 8, 0)),
 		}
 		for task in self.tasks.values():
-			self.track("CRM Task", task.name)
+			self._cleanup.append(("CRM Task", task.name))  # before the lead it is about
 		filters = {"as_of": "1990-03-15 12:00:00"}
 
 		r = self.rest_call(

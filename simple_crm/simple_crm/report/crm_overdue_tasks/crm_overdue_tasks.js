@@ -38,6 +38,9 @@ frappe.query_reports["CRM Overdue Tasks"] = {
 	initial_depth: 1,
 
 	formatter(value, row, column, data, default_formatter) {
+		if (column.fieldname === "reference_doctype" && value) {
+			value = __(value);
+		}
 		value = default_formatter(value, row, column, data);
 		if (!data) {
 			return value;

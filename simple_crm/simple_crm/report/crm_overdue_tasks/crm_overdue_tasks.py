@@ -11,7 +11,8 @@ the report also answers "what was overdue last Monday morning" for tasks still o
 
 At most TASKS_PER_MANAGER tasks are listed under a manager; the manager's row counts them all and links to
 the task list with all of them. Counts come from one GROUP BY and the listed tasks from one window query, both
-over the open tasks the user may see (the row-level condition of CRM Task) through the (status, due_on) index.
+over the open tasks the user may see (the row-level condition of CRM Task) read from the (status, due_on,
+assigned_to, author) index alone.
 """
 
 import datetime
@@ -33,31 +34,32 @@ from simple_crm.report_filters import (
 TASK = "CRM Task"
 TASKS_PER_MANAGER = 100
 
+# the manager a task counts under (nobody for an empty value)
+MANAGER = "nullif(`tabCRM Task`.`assigned_to`, '')"
+# Grouping by the manager's name, a long text column compared by its collation, costs several times more
+# than reading the tasks: the groups are keyed by the name's CRC32 instead. The lowest and highest name in a
+# group tell when two managers share a CRC32; then the report groups by the names themselves.
+HASHED = f"crc32({MANAGER})"
+
 SUMMARY_SQL = """
-select per_manager.*, `tabUser`.`full_name`
-from (
-	select `tabCRM Task`.`assigned_to`, count(*) as tasks, min(`tabCRM Task`.`due_on`) as oldest
-	from `tabCRM Task`
-	where {conditions}
-	group by `tabCRM Task`.`assigned_to`
-) per_manager
-left join `tabUser` on `tabUser`.`name` = per_manager.assigned_to
+select {key} as manager_key, min({manager}) as assigned_to, max({manager}) as other_assigned_to,
+	count(*) as tasks, min(`tabCRM Task`.`due_on`) as oldest
+from `tabCRM Task`
+where {conditions}
+group by manager_key
 """
 
-TASKS_SQL = """
-select name, subject, task_type, priority, status, assigned_to, due_on, reference_doctype, reference_name
+# the oldest tasks of each manager, ranked in the (status, due_on, assigned_to, author) index alone; their
+# details are read by name afterwards
+LISTED_SQL = """
+select name
 from (
-	select `tabCRM Task`.`name`, `tabCRM Task`.`subject`, `tabCRM Task`.`task_type`, `tabCRM Task`.`priority`,
-		`tabCRM Task`.`status`, `tabCRM Task`.`assigned_to`, `tabCRM Task`.`due_on`,
-		`tabCRM Task`.`reference_doctype`, `tabCRM Task`.`reference_name`,
-		row_number() over (
-			partition by `tabCRM Task`.`assigned_to` order by `tabCRM Task`.`due_on`, `tabCRM Task`.`name`
-		) as place
+	select `tabCRM Task`.`name`,
+		row_number() over (partition by {key} order by `tabCRM Task`.`due_on`, `tabCRM Task`.`name`) as place
 	from `tabCRM Task`
 	where {conditions}
-) overdue
+) ranked
 where place <= %(per_manager)s
-order by due_on, name
 """
 
 
@@ -77,14 +79,14 @@ def execute(filters: dict | None = None):
 		conditions.add("`tabCRM Task`.`task_type` = %(task_type)s", task_type=task_type)
 	conditions.add(visible(TASK))
 
-	groups = frappe.db.sql(SUMMARY_SQL.format(conditions=conditions.sql()), conditions.values, as_dict=True)
-	tasks = frappe.db.sql(
-		TASKS_SQL.format(conditions=conditions.sql()),
-		{**conditions.values, "per_manager": TASKS_PER_MANAGER},
-		as_dict=True,
-	)
+	key = HASHED
+	groups = summary(key, conditions)
+	if any(g.assigned_to != g.other_assigned_to for g in groups):
+		key = MANAGER  # two managers share a CRC32
+		groups = summary(key, conditions)
+	tasks = listed_tasks(key, conditions)
 	groups.sort(key=lambda g: (g.oldest, g.assigned_to or ""))
-	names = {g.assigned_to: g.full_name for g in groups if g.assigned_to}
+	names = full_names([g.assigned_to for g in groups if g.assigned_to])
 	data = get_data(groups, tasks, names, as_of, filters)
 	message = None
 	if any(g.tasks > TASKS_PER_MANAGER for g in groups):
@@ -92,6 +94,44 @@ def execute(filters: dict | None = None):
 			"At most {0} tasks are listed per manager, the oldest; the number in a manager's row opens all of them."
 		).format(TASKS_PER_MANAGER)
 	return get_columns(), data, message, get_chart(groups, names), get_summary(groups, as_of)
+
+
+def summary(key: str, conditions: SQLConditions) -> list[frappe._dict]:
+	query = SUMMARY_SQL.format(key=key, manager=MANAGER, conditions=conditions.sql())
+	return frappe.db.sql(query, conditions.values, as_dict=True)
+
+
+def listed_tasks(key: str, conditions: SQLConditions) -> list[frappe._dict]:
+	"""At most TASKS_PER_MANAGER overdue tasks of each manager, the oldest, oldest first."""
+	query = LISTED_SQL.format(key=key, conditions=conditions.sql())
+	names = frappe.db.sql(query, {**conditions.values, "per_manager": TASKS_PER_MANAGER}, pluck=True)
+	if not names:
+		return []
+	task = frappe.qb.DocType(TASK)
+	return (
+		frappe.qb.from_(task)
+		.select(
+			task.name,
+			task.subject,
+			task.task_type,
+			task.priority,
+			task.assigned_to,
+			task.due_on,
+			task.reference_doctype,
+			task.reference_name,
+		)
+		.where(task.name.isin(names))
+		.orderby(task.due_on)
+		.orderby(task.name)
+		.run(as_dict=True)
+	)
+
+
+def full_names(users: list[str]) -> dict[str, str]:
+	if not users:
+		return {}
+	rows = frappe.get_all("User", filters={"name": ("in", sorted(set(users)))}, fields=["name", "full_name"])
+	return {row.name: row.full_name for row in rows}
 
 
 def as_of_moment(filters) -> datetime.datetime:
@@ -117,13 +157,9 @@ def get_columns() -> list[dict]:
 		{"fieldname": "manager", "label": _("Manager"), "fieldtype": "Link", "options": "User", "width": 190},
 		{"fieldname": "task_type", "label": _("Task Type"), "fieldtype": "Data", "width": 90},
 		{"fieldname": "priority", "label": _("Priority"), "fieldtype": "Data", "width": 90},
-		{
-			"fieldname": "reference_doctype",
-			"label": _("Record Type"),
-			"fieldtype": "Link",
-			"options": "DocType",
-			"width": 120,
-		},
+		# the record's doctype as text: a Link to DocType would make Frappe check the user's permission to
+		# read DocType itself, which CRM users do not have
+		{"fieldname": "reference_doctype", "label": _("Record Type"), "fieldtype": "Data", "width": 120},
 		{
 			"fieldname": "reference_name",
 			"label": _("Record"),
@@ -140,7 +176,7 @@ def get_columns() -> list[dict]:
 def get_data(groups, tasks, names: dict, as_of, filters) -> list[dict]:
 	by_manager: dict[str | None, list] = {}
 	for task in tasks:
-		by_manager.setdefault(task.assigned_to, []).append(task)
+		by_manager.setdefault(task.assigned_to or None, []).append(task)
 	task_type = filters.get("task_type") or None
 	data = []
 	for group in groups:
