@@ -18,6 +18,8 @@ Every client counted or listed is one the user may see (the row-level condition 
 filters keep; the filters only narrow.
 """
 
+from contextlib import contextmanager
+
 import frappe
 from frappe import _
 from frappe.utils import add_months, date_diff, flt, getdate, nowdate
@@ -55,29 +57,36 @@ MEASURE_FIELDS = {CLIENTS: "clients", TURNOVER: "turnover", WON_REVENUE: "won_re
 # clients the sleeping list shows at most, and how many clients one last-activity query reads
 MAX_LISTED = 2000
 CHUNK = 500
+# memory for the in-memory tables of one run's sub-queries (see in_memory_semi_joins)
+SEMI_JOIN_MEMORY = 256 * 1024 * 1024
 
-MATRIX_SQL = """
-select ifnull(`tabCRM Client`.`activity_level`, '') as activity_level,
-	ifnull(`tabCRM Client`.`abc_class`, '') as abc_class,
-	count(*) as clients,
-	coalesce(sum(orders.total), 0) as turnover,
-	coalesce(sum(won.total), 0) as won_revenue
+# Each of the three sums groups rows by the client's level and class, so nothing is grouped per client: the
+# orders and deals of the window are joined to their client by its primary key.
+CELL = """ifnull(`tabCRM Client`.`activity_level`, '') as activity_level,
+	ifnull(`tabCRM Client`.`abc_class`, '') as abc_class"""
+
+CLIENTS_SQL = f"""
+select {CELL}, count(*) as total
 from `tabCRM Client`
-left join (
-	select `tabCRM Order`.`client`, sum(`tabCRM Order`.`amount`) as total
-	from `tabCRM Order`
-	where `tabCRM Order`.`order_date` > %(after)s and `tabCRM Order`.`order_date` <= %(until)s
-		and `tabCRM Order`.`client` is not null and {orders_visible}
-	group by `tabCRM Order`.`client`
-) orders on orders.client = `tabCRM Client`.`name`
-left join (
-	select `tabCRM Deal`.`client`, sum(`tabCRM Deal`.`amount`) as total
-	from `tabCRM Deal`
-	where `tabCRM Deal`.`stage_type` = 'Won' and `tabCRM Deal`.`won_on` > %(after)s
-		and `tabCRM Deal`.`won_on` <= %(until)s and `tabCRM Deal`.`client` is not null and {deals_visible}
-	group by `tabCRM Deal`.`client`
-) won on won.client = `tabCRM Client`.`name`
-where {conditions}
+where {{conditions}}
+group by 1, 2
+"""
+
+TURNOVER_SQL = f"""
+select {CELL}, sum(`tabCRM Order`.`amount`) as total
+from `tabCRM Order`
+join `tabCRM Client` on `tabCRM Client`.`name` = `tabCRM Order`.`client`
+where `tabCRM Order`.`order_date` > %(after)s and `tabCRM Order`.`order_date` <= %(until)s
+	and {{conditions}} and {{visible}}
+group by 1, 2
+"""
+
+WON_REVENUE_SQL = f"""
+select {CELL}, sum(`tabCRM Deal`.`amount`) as total
+from `tabCRM Deal`
+join `tabCRM Client` on `tabCRM Client`.`name` = `tabCRM Deal`.`client`
+where `tabCRM Deal`.`stage_type` = 'Won' and `tabCRM Deal`.`won_on` > %(after)s
+	and `tabCRM Deal`.`won_on` <= %(until)s and {{conditions}} and {{visible}}
 group by 1, 2
 """
 
@@ -92,9 +101,33 @@ def execute(filters: dict | None = None):
 	measure = choice(filters, "measure", _("Measure"), tuple(MEASURE_FIELDS), CLIENTS)
 	users = responsible_users(filters)
 	conditions = client_conditions(filters, users)
-	if view == SLEEPING_CLIENTS:
-		return sleeping_clients(conditions)
-	return matrix(conditions, measure, list_filters(filters, users))
+	with in_memory_semi_joins():
+		if view == SLEEPING_CLIENTS:
+			return sleeping_clients(conditions)
+		return matrix(conditions, measure, list_filters(filters, users))
+
+
+@contextmanager
+def in_memory_semi_joins(size: int = SEMI_JOIN_MEMORY):
+	"""Room in memory for the sub-queries of the row-level conditions.
+
+	For a head of sales the condition of CRM Client keeps the clients the team has deals with: MariaDB
+	materialises those names (a client per deal of the team, tens of thousands) and looks every client up
+	in them. Past `tmp_table_size` that table goes to disk and the lookups take seconds; this connection
+	gets room for it while the report runs."""
+	previous = frappe.db.sql("select @@session.tmp_table_size, @@session.max_heap_table_size")[0]
+	frappe.db.sql(
+		"set session tmp_table_size = greatest(@@session.tmp_table_size, %(size)s), "
+		"max_heap_table_size = greatest(@@session.max_heap_table_size, %(size)s)",
+		{"size": size},
+	)
+	try:
+		yield
+	finally:
+		frappe.db.sql(
+			"set session tmp_table_size = %(tmp)s, max_heap_table_size = %(heap)s",
+			{"tmp": previous[0], "heap": previous[1]},
+		)
 
 
 def client_conditions(filters, users: list[str] | None) -> SQLConditions:
@@ -138,12 +171,15 @@ def matrix(conditions: SQLConditions, measure: str, links_base: dict) -> tuple:
 	money = currency()
 	today = getdate(nowdate())
 	values = {**conditions.values, "after": add_months(today, -ABC_MONTHS), "until": today}
-	sql = MATRIX_SQL.format(
-		conditions=conditions.sql(),
-		orders_visible=visible("CRM Order") or "1 = 1",
-		deals_visible=visible("CRM Deal") or "1 = 1",
-	)
-	cells = {(c.activity_level, c.abc_class): c for c in frappe.db.sql(sql, values, as_dict=True)}
+	cells: dict[tuple[str, str], dict] = {}
+	for field, sql, doctype in (
+		("clients", CLIENTS_SQL, None),
+		("turnover", TURNOVER_SQL, "CRM Order"),
+		("won_revenue", WON_REVENUE_SQL, "CRM Deal"),
+	):
+		query = sql.format(conditions=conditions.sql(), visible=(doctype and visible(doctype)) or "1 = 1")
+		for cell in frappe.db.sql(query, values, as_dict=True):
+			cells.setdefault((cell.activity_level, cell.abc_class), {})[field] = cell.total
 	field = MEASURE_FIELDS[measure]
 	rows = []
 	for level in LEVELS:
@@ -167,10 +203,9 @@ def matrix(conditions: SQLConditions, measure: str, links_base: dict) -> tuple:
 	)
 
 
-def amount(cell, field: str) -> float | int:
-	if not cell:
-		return 0
-	return int(cell[field]) if field == "clients" else flt(cell[field])
+def amount(cell: dict | None, field: str) -> float | int:
+	value = (cell or {}).get(field) or 0
+	return int(value) if field == "clients" else flt(value)
 
 
 def matrix_columns(measure: str) -> list[dict]:
