@@ -127,6 +127,20 @@ class Digest:
 		)
 		return {row.name: row for row in rows}
 
+	@cached_property
+	def typed_moves(self) -> list[tuple[Move, frappe._dict, str]]:
+		"""The moves of the deals the recipient may see, each with the type of the stage it went to: as the
+		version recorded it, else as the deal's pipeline has it (every pipeline's stages read in one query)."""
+		untyped = {self.deals[m.deal].pipeline for m in self.moves if not m.to_type and m.deal in self.deals}
+		stage_types = pipeline_stage_types(untyped)
+		typed = []
+		for move in self.moves:
+			deal = self.deals.get(move.deal)
+			if deal:
+				to_type = move.to_type or stage_types.get((deal.pipeline, move.to_stage)) or pipelines.OPEN
+				typed.append((move, deal, to_type))
+		return typed
+
 
 # --- the job ---------------------------------------------------------------------------------------------
 
@@ -409,21 +423,19 @@ def closed_deals(digest: Digest, stage_type: str) -> list[tuple[Move, frappe._di
 	"""The deals the recipient may see that moved into a stage of `stage_type` in the period, each once
 	with its last such move, in the order of those moves."""
 	closed = {}
-	for move in digest.moves:
-		deal = digest.deals.get(move.deal)
-		if deal and move_type(move, deal) == stage_type:
+	for move, deal, to_type in digest.typed_moves:
+		if to_type == stage_type:
 			closed[move.deal] = (move, deal)
 	return sorted(closed.values(), key=lambda pair: pair[0].at)
 
 
 def open_stage_moves(digest: Digest) -> list[tuple[Move, frappe._dict]]:
 	"""The period's moves into open stages of the deals the recipient may see, oldest first."""
-	pairs = []
-	for move in digest.moves:
-		deal = digest.deals.get(move.deal)
-		if deal and move_type(move, deal) not in (pipelines.WON, pipelines.LOST):
-			pairs.append((move, deal))
-	return pairs
+	return [
+		(move, deal)
+		for move, deal, to_type in digest.typed_moves
+		if to_type not in (pipelines.WON, pipelines.LOST)
+	]
 
 
 def stage_moves(period: Period) -> list[Move]:
@@ -465,12 +477,17 @@ def stage_moves(period: Period) -> list[Move]:
 	return moves
 
 
-def move_type(move: Move, deal: frappe._dict) -> str:
-	"""The type of the stage the deal moved to: as the version recorded it, else as its pipeline has it."""
-	if move.to_type:
-		return move.to_type
-	stage = pipelines.get_stage(deal.pipeline, move.to_stage) if deal.pipeline else None
-	return stage.stage_type if stage else pipelines.OPEN
+def pipeline_stage_types(pipeline_names) -> dict[tuple[str, str], str]:
+	"""(pipeline, stage name) -> stage type for the stages of `pipeline_names`, one query."""
+	names = sorted(name for name in pipeline_names if name)
+	if not names:
+		return {}
+	rows = frappe.get_all(
+		"CRM Pipeline Stage",
+		filters={"parenttype": "CRM Pipeline", "parentfield": "stages", "parent": ("in", names)},
+		fields=["parent", "stage_name", "stage_type"],
+	)
+	return {(row.parent, row.stage_name): row.stage_type for row in rows}
 
 
 def count(doctype: str, filters: list, user: str) -> int:
