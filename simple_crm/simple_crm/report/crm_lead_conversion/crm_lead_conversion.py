@@ -90,7 +90,7 @@ def execute(filters: dict | None = None):
 	totals = total_row(groups, total_median)
 	return (
 		get_columns(),
-		[*data, totals] if data else [totals],
+		[*data, totals],
 		None,
 		get_chart(groups, months),
 		get_summary(totals),
