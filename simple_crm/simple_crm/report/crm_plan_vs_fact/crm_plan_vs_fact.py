@@ -21,8 +21,8 @@ head of sales, their team members) and, among the deals, only those the row-leve
 see; a team row only for a team the user sees whole (its head, a director, an administrator). Filters only
 narrow that: a sales manager naming a colleague or another team gets no rows.
 
-Aggregate queries (GROUP BY manager or team and month): the targets, and the won deals read from the
-(stage_type, won_on, responsible, pipeline, amount) index of CRM Deal alone.
+Aggregate queries (GROUP BY manager or team and month): the targets, and the won deals read from CRM Deal's
+`won_deals_report_index` (stage_type, won_on, responsible, pipeline, amount, ...) alone.
 """
 
 import datetime
