@@ -70,6 +70,9 @@ def after_migrate():
 	add_reference_indexes()
 	add_search_indexes()
 	frappe.get_attr("simple_crm.automation.notifications.seed_example_notifications")()
+	frappe.get_attr(
+		"simple_crm.simple_crm.report.crm_manager_activity.crm_manager_activity.add_communication_index"
+	)()
 
 
 def seed_masters():

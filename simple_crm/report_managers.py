@@ -1,4 +1,9 @@
-"""The managers a per-manager report lists, activity or not.
+"""The managers a per-manager report is about, and those it lists with zeros.
+
+A per-manager report tells a user about the people in their scope: a sales manager about themself, a head
+of sales about their teams, a director about everyone (`scope`). It counts their records among those the
+user may see (each query keeps its row-level condition too): a deal a sales manager co-manages is no row
+of the colleague responsible for it in that manager's report.
 
 A head of sales wants to see the manager who did nothing this month as a row of zeros, not as a missing
 row. The roster is who the user may report on:
@@ -17,6 +22,19 @@ their queries find).
 import frappe
 
 from simple_crm.permissions.roles import sees_everything, team_users
+
+
+def scope(narrowed_to: list[str] | None = None) -> list[str] | None:
+	"""The managers whose records the current user's per-manager report counts: None (everyone's) for a
+	user who sees every record, else themself and, for a head of sales, the members of their teams; within
+	`narrowed_to` (the manager and team filters) when it is set."""
+	user = frappe.session.user
+	if sees_everything(user):
+		return narrowed_to
+	users = set(team_users(user))
+	if narrowed_to is not None:
+		users &= set(narrowed_to)
+	return sorted(users)
 
 
 def roster(narrowed_to: list[str] | None = None, team: str | None = None) -> list[str]:
@@ -62,3 +80,14 @@ def full_names(users) -> dict[str, str]:
 	rows = frappe.get_all("User", filters={"name": ("in", users)}, fields=["name", "full_name"])
 	names = {row.name: row.full_name or row.name for row in rows}
 	return {u: names.get(u, u) for u in users}
+
+
+def keys_of(doctype: str, column: str, managers: list[str] | None) -> list[str]:
+	"""The users a per-user read names in its query: the managers in scope, else every user `column` holds.
+
+	Read per named user, an index that starts with the user column and the period's column gives each user's
+	range of the period in turn, counted as it is read, with no temporary table to sort. The column's values
+	come from its own index by skipping from one value to the next (milliseconds)."""
+	if managers is not None:
+		return managers
+	return frappe.db.sql_list(f"select distinct `{column}` from `tab{doctype}` where `{column}` is not null")

@@ -172,3 +172,18 @@ def on_doctype_update():
 	# condition (simple_crm.permissions.rules), so counting a manager's tasks reads the index, not the
 	# table: that condition is an OR with the assignment sub-query, which MariaDB cannot seek.
 	frappe.db.add_index("CRM Task", ["status", "due_on", "assigned_to", "author"], "status_due_on_index")
+	# The manager activity report counts a period's done tasks and meetings per assignee, each assignee's
+	# range of the period read in turn from this index and counted as it is read (`author` for the row-level
+	# condition); a range of `completed_on` grouped by assignee sorts the year's tasks instead.
+	frappe.db.add_index(
+		"CRM Task",
+		["assigned_to", "status", "completed_on", "task_type", "author"],
+		"assigned_to_completed_on_index",
+	)
+	# The meetings per won deal report reads the done meetings about deals and joins them to the period's
+	# won deals, from this index alone.
+	frappe.db.add_index(
+		"CRM Task",
+		["task_type", "status", "reference_doctype", "reference_name", "assigned_to"],
+		"type_status_reference_index",
+	)
