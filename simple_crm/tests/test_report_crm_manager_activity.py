@@ -162,7 +162,11 @@ class TestManagerActivityReport(ReportTestCase):
 		self.assertEqual(values(result.result[-1]), ZERO)
 
 	def test_each_role_sees_its_own_rows_and_hostile_filters_do_not_widen(self):
-		# a sales manager: their own row only, all of it theirs
+		# a sales manager: their own row only, all of it theirs; a deal of sales2's that sales1 co-manages (and
+		# sees in their lists) stays sales2's and makes no row in sales1's report
+		deal = frappe.get_doc("CRM Deal", self.records["D2"])
+		deal.append("co_managers", {"user": email("sales1")})
+		deal.save()
 		self.assertEqual(by_manager(self.report("sales1").result), {"sales1": EXPECTED["sales1"]})
 		# a head of sales: themself and their team's members, not the other team
 		self.assertEqual(

@@ -103,6 +103,14 @@ class TestMeetingsPerWonDealReport(ReportTestCase):
 		self.assertEqual(by_manager(self.report("director", manager=email("sales3"), team=TEAM_A).result), {})
 
 	def test_each_role_sees_its_own_rows_and_hostile_filters_do_not_widen(self):
+		# sales1 co-manages sales2's D2: they see the deal in their lists, but the report is about themself,
+		# so D2 stays sales2's and is no row of sales1's report
+		deal = frappe.get_doc("CRM Deal", self.records["D2"])
+		deal.append("co_managers", {"user": email("sales1")})
+		deal.save()
+		frappe.set_user(email("sales1"))
+		self.assertTrue(frappe.has_permission("CRM Deal", "read", deal.name))
+		frappe.set_user("Administrator")
 		self.assertEqual(by_manager(self.report("sales1").result), {"sales1": EXPECTED["sales1"]})
 		# sales2 sees their won deal D2 but not M3, a task of sales1's they may not see: 0 meetings for them
 		self.assertEqual(by_manager(self.report("sales2").result), {"sales2": (1, 0, 0.0, 1)})
