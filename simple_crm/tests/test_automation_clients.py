@@ -15,6 +15,7 @@ from frappe.utils import add_days, formatdate, get_datetime, getdate
 from simple_crm.automation import client_classes, important_dates
 from simple_crm.tests import factories
 from simple_crm.tests.sales_org import SalesOrgTestCase, email
+from simple_crm.tests.utils import CommittedSettings
 
 # the nightly run of the activity and ABC tests
 TODAY = datetime.date(2035, 6, 15)
@@ -63,7 +64,7 @@ def versions_of(client: str) -> list[list]:
 	return [frappe.parse_json(row.data)["changed"] for row in rows]
 
 
-class ClientJobsTestCase(SalesOrgTestCase):
+class ClientJobsTestCase(CommittedSettings, SalesOrgTestCase):
 	def setUp(self):
 		super().setUp()
 		self.made: list[tuple[str, str]] = []
@@ -93,22 +94,6 @@ class ClientJobsTestCase(SalesOrgTestCase):
 			if frappe.db.exists(doctype, name):
 				frappe.delete_doc(doctype, name, force=True, ignore_permissions=True)
 		frappe.db.commit()
-
-	def set_automation(self, **values) -> None:
-		settings = frappe.get_single("Simple CRM Settings")
-		before = {key: settings.get(key) for key in values}
-		settings.update(values)
-		settings.save()
-		frappe.db.commit()
-
-		def restore():
-			frappe.db.rollback()
-			doc = frappe.get_single("Simple CRM Settings")
-			doc.update(before)
-			doc.save()
-			frappe.db.commit()
-
-		self.addCleanup(restore)
 
 	# --- records at a given day --------------------------------------------------------------------------
 

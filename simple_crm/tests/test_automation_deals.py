@@ -17,6 +17,7 @@ from simple_crm.automation import deal_follow_up
 from simple_crm.patches.v1_0 import deal_last_activity
 from simple_crm.tests import factories
 from simple_crm.tests.sales_org import SalesOrgTestCase, email
+from simple_crm.tests.utils import CommittedSettings
 
 T0 = datetime.datetime(2021, 4, 5, 10, 0, 0)
 IDLE_DAYS = 5
@@ -88,7 +89,7 @@ def remove_deals(deals: list[str], clients: list[str]) -> None:
 	frappe.db.commit()
 
 
-class DealFollowUpTestCase(SalesOrgTestCase):
+class DealFollowUpTestCase(CommittedSettings, SalesOrgTestCase):
 	def setUp(self):
 		super().setUp()
 		self.deals: list[str] = []
@@ -97,22 +98,6 @@ class DealFollowUpTestCase(SalesOrgTestCase):
 		self.set_automation(
 			deal_follow_up_enabled=1, deal_inactivity_days=IDLE_DAYS, automation_batch_size=500
 		)
-
-	def set_automation(self, **values) -> None:
-		settings = frappe.get_single("Simple CRM Settings")
-		before = {key: settings.get(key) for key in values}
-		settings.update(values)
-		settings.save()
-		frappe.db.commit()
-
-		def restore():
-			frappe.db.rollback()
-			doc = frappe.get_single("Simple CRM Settings")
-			doc.update(before)
-			doc.save()
-			frappe.db.commit()
-
-		self.addCleanup(restore)
 
 	def make_deal(self, responsible: str | None = "sales1", when: datetime.datetime = T0, **values) -> str:
 		"""A deal made at `when` (committed), its manager one of the organisation's users."""

@@ -17,6 +17,7 @@ from frappe.utils import fmt_money
 from simple_crm.automation import digest
 from simple_crm.tests import factories
 from simple_crm.tests.sales_org import SalesOrgTestCase, email
+from simple_crm.tests.utils import CommittedSettings
 
 HOUR = 7
 DAY = datetime.datetime(2021, 6, 15)
@@ -88,28 +89,12 @@ def remove(records: list[tuple[str, str]]) -> None:
 	frappe.db.commit()
 
 
-class DigestTestCase(SalesOrgTestCase):
+class DigestTestCase(CommittedSettings, SalesOrgTestCase):
 	def setUp(self):
 		super().setUp()
 		self.records: list[tuple[str, str]] = []
 		self.addCleanup(lambda: remove(self.records))
 		self.set_automation(daily_digest_enabled=1, daily_digest_hour=HOUR, automation_batch_size=500)
-
-	def set_automation(self, **values) -> None:
-		settings = frappe.get_single("Simple CRM Settings")
-		before = {key: settings.get(key) for key in values}
-		settings.update(values)
-		settings.save()
-		frappe.db.commit()
-
-		def restore():
-			frappe.db.rollback()
-			doc = frappe.get_single("Simple CRM Settings")
-			doc.update(before)
-			doc.save()
-			frappe.db.commit()
-
-		self.addCleanup(restore)
 
 	def set_language(self, key: str, language: str) -> None:
 		before = frappe.db.get_value("User", email(key), "language")

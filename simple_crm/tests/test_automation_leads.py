@@ -15,6 +15,7 @@ from frappe.utils import add_to_date, get_datetime
 from simple_crm.automation import lead_sla, new_leads
 from simple_crm.tests import factories
 from simple_crm.tests.sales_org import SalesOrgRestTestCase, SalesOrgTestCase, email
+from simple_crm.tests.utils import CommittedSettings
 
 T0 = datetime.datetime(2026, 3, 10, 10, 0, 0)
 
@@ -73,7 +74,7 @@ def remove_leads(names: list[str]) -> None:
 	frappe.db.commit()
 
 
-class LeadAutomationTestCase(SalesOrgTestCase):
+class LeadAutomationTestCase(CommittedSettings, SalesOrgTestCase):
 	def setUp(self):
 		super().setUp()
 		self.leads: list[str] = []
@@ -95,22 +96,6 @@ class LeadAutomationTestCase(SalesOrgTestCase):
 		if commit:
 			frappe.db.commit()
 		return doc.name
-
-	def set_automation(self, **values) -> None:
-		settings = frappe.get_single("Simple CRM Settings")
-		before = {key: settings.get(key) for key in values}
-		settings.update(values)
-		settings.save()
-		frappe.db.commit()
-
-		def restore():
-			frappe.db.rollback()
-			doc = frappe.get_single("Simple CRM Settings")
-			doc.update(before)
-			doc.save()
-			frappe.db.commit()
-
-		self.addCleanup(restore)
 
 
 class TestCallBackTask(LeadAutomationTestCase):

@@ -15,6 +15,7 @@ from frappe.utils import add_days, add_to_date, format_datetime, get_datetime, g
 from simple_crm.automation import task_reminders
 from simple_crm.tests import factories
 from simple_crm.tests.sales_org import SalesOrgTestCase, email
+from simple_crm.tests.utils import CommittedSettings
 
 # Monday 10 March 2031, 10:00 (the system's time zone)
 T0 = datetime.datetime(2031, 3, 10, 10, 0, 0)
@@ -103,7 +104,7 @@ def using(connection):
 		frappe.local.db = mine
 
 
-class TaskAutomationTestCase(SalesOrgTestCase):
+class TaskAutomationTestCase(CommittedSettings, SalesOrgTestCase):
 	def setUp(self):
 		super().setUp()
 		self.tasks: list[str] = []
@@ -130,22 +131,6 @@ class TaskAutomationTestCase(SalesOrgTestCase):
 		client = factories.make_client(responsible=manager)
 		self.clients.append(client.name)
 		return client
-
-	def set_automation(self, **values) -> None:
-		settings = frappe.get_single("Simple CRM Settings")
-		before = {key: settings.get(key) for key in values}
-		settings.update(values)
-		settings.save()
-		frappe.db.commit()
-
-		def restore():
-			frappe.db.rollback()
-			doc = frappe.get_single("Simple CRM Settings")
-			doc.update(before)
-			doc.save()
-			frappe.db.commit()
-
-		self.addCleanup(restore)
 
 	def set_language(self, user: str, language: str) -> None:
 		before = frappe.db.get_value("User", user, "language")

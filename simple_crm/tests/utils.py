@@ -129,3 +129,25 @@ class CRMRestTestCase(FrappeTestCase):
 
 	def rest_call(self, method: str, data: dict | None = None, user: str = "Administrator") -> RestResponse:
 		return self.request("POST", f"/api/method/{method}", user, data or {})
+
+
+class CommittedSettings:
+	"""Test-case mixin for tests of jobs that commit: `set_automation(**values)` saves Simple CRM Settings
+	(committed, as the jobs read them in their own transactions) and puts the old values back after the
+	test."""
+
+	def set_automation(self, **values) -> None:
+		settings = frappe.get_single("Simple CRM Settings")
+		before = {key: settings.get(key) for key in values}
+		settings.update(values)
+		settings.save()
+		frappe.db.commit()
+
+		def restore():
+			frappe.db.rollback()
+			doc = frappe.get_single("Simple CRM Settings")
+			doc.update(before)
+			doc.save()
+			frappe.db.commit()
+
+		self.addCleanup(restore)
