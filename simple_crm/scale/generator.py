@@ -13,7 +13,8 @@ a record:
 - the Desk's search bar (`__global_search`): the row Frappe's `update_global_search` makes, for the
   doctypes allowed in Global Search Settings;
 - the stage history of deals: the `Version` rows Frappe writes for a stage move of a tracked doctype
-  (`{"changed": [["stage", old, new], ...]}`), one per move, dated when the move happened.
+  (`{"changed": [["stage", old, new], ...]}`), one per move, dated when the move happened, and the
+  deal's own `CRM Deal Stage History` rows (one per stay in a stage, simple_crm.stage_history).
 
 Every record is a pure function of (seed, doctype, index): the same seed gives the same data, and a run
 that stopped half-way continues from the number of records already in the table (one commit per chunk of
@@ -37,7 +38,7 @@ from frappe.utils import cstr, flt, formatdate, getdate, now_datetime
 from frappe.utils.formatters import format_value
 from frappe.utils.global_search import get_doctypes_with_global_search, get_formatted_value
 
-from simple_crm import pipelines
+from simple_crm import pipelines, stage_history
 from simple_crm.demo import (
 	BANKS,
 	CALL_TOPICS,
@@ -179,7 +180,7 @@ def clear(prefix: str = DEFAULT_PREFIX) -> None:
 	contact_like = f"%-CL-{prefix}-%"
 	_delete("delete from `__global_search` where doctype='Contact' and name like %s", contact_like)
 	_delete("delete from `tabContact` where name like %s", contact_like)
-	for table in (*CHILD_TABLES, CONTACT_POINT, "Version"):
+	for table in (*CHILD_TABLES, CONTACT_POINT, "Version", "CRM Deal Stage History"):
 		_delete(f"delete from `tab{table}` where name like %s", like)
 	for team in frappe.get_all("CRM Sales Team", filters={"name": ("like", f"{prefix} %")}, pluck="name"):
 		frappe.delete_doc("CRM Sales Team", team, force=True, ignore_permissions=True)
@@ -939,6 +940,32 @@ class Dataset:
 					"ref_doctype": "CRM Deal",
 					"docname": name,
 					"data": data,
+				},
+			)
+		order = {stage_name: position for position, stage_name in enumerate(self.stages, start=1)}
+		for k, stage_name in enumerate(path):
+			left_on = moves[k + 1] if k + 1 < len(path) else None
+			rows.add(
+				"CRM Deal Stage History",
+				{
+					"name": f"{self.prefix}-H{index + 1:07d}-{k + 1}",
+					"creation": moves[k],
+					"modified": moves[k],
+					"owner": responsible,
+					"modified_by": responsible,
+					"deal": name,
+					"pipeline": self.pipeline,
+					"stage": stage_name,
+					"stage_type": self.stages[stage_name].stage_type,
+					"stage_order": order[stage_name],
+					"entered_on": moves[k],
+					"left_on": left_on,
+					"next_stage": path[k + 1] if left_on else None,
+					"days_in_stage": stage_history.days_between(moves[k], left_on) if left_on else 0,
+					"amount": total,
+					"currency": self.currency,
+					"responsible": responsible,
+					"moved_by": responsible,
 				},
 			)
 		if state["stage_type"] == pipelines.WON:

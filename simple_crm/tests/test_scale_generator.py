@@ -265,6 +265,78 @@ class TestScaleGenerator(CRMTestCase):
 		)
 		self.assertIn(["won_on", None, frappe.utils.formatdate(deal.won_on)], last["changed"])
 
+	def test_stage_history_rows_tell_the_same_moves(self):
+		"""The deal's own history (one stay per stage) agrees with its versions and continues as the
+		controller writes it when the deal moves on."""
+		deals = frappe.get_all(
+			"CRM Deal",
+			filters={"name": ("like", like("CRM Deal"))},
+			fields=["name", "stage", "creation", "pipeline", "amount", "responsible", "stage_type"],
+			limit=20,
+		)
+		for deal in deals:
+			stays = frappe.get_all(
+				"CRM Deal Stage History",
+				filters={"deal": deal.name},
+				fields=[
+					"stage",
+					"entered_on",
+					"left_on",
+					"next_stage",
+					"days_in_stage",
+					"amount",
+					"stage_order",
+				],
+				order_by="entered_on asc",
+			)
+			versions = frappe.get_all(
+				"Version",
+				filters={"ref_doctype": "CRM Deal", "docname": deal.name},
+				fields=["data", "creation"],
+				order_by="creation",
+			)
+			self.assertEqual(len(stays), len(versions) + 1, deal.name)
+			self.assertEqual(get_datetime(stays[0].entered_on), get_datetime(deal.creation))
+			self.assertEqual(stays[-1].stage, deal.stage)
+			self.assertIsNone(stays[-1].left_on)
+			for stay, following, version in zip(stays, stays[1:], versions, strict=False):
+				change = frappe.parse_json(version.data)["changed"][0]
+				self.assertEqual((stay.stage, following.stage), (change[1], change[2]))
+				self.assertEqual(get_datetime(stay.left_on), get_datetime(version.creation))
+				self.assertEqual(stay.left_on, following.entered_on)
+				self.assertEqual(stay.next_stage, following.stage)
+				seconds = (get_datetime(stay.left_on) - get_datetime(stay.entered_on)).total_seconds()
+				self.assertAlmostEqual(stay.days_in_stage, seconds / 86400, places=2)
+			for stay in stays:
+				self.assertEqual(stay.amount, deal.amount)
+				self.assertGreater(stay.stage_order, 0)
+
+		open_deal = next(deal for deal in deals if deal.stage_type == "Open")
+		doc = frappe.get_doc("CRM Deal", open_deal.name)
+		stages = [s.stage_name for s in frappe.get_doc("CRM Pipeline", doc.pipeline).stages]
+		doc.stage = next(
+			s
+			for s in stages
+			if s != doc.stage
+			and frappe.get_value(
+				"CRM Pipeline Stage", {"parent": doc.pipeline, "stage_name": s}, "stage_type"
+			)
+			== "Open"
+		)
+		doc.save()
+		last_two = frappe.get_all(
+			"CRM Deal Stage History",
+			filters={"deal": doc.name},
+			fields=["stage", "left_on", "next_stage"],
+			order_by="entered_on desc",
+			limit=2,
+		)
+		self.assertEqual(last_two[0].stage, doc.stage)
+		self.assertIsNone(last_two[0].left_on)
+		self.assertEqual(last_two[1].next_stage, doc.stage)
+		self.assertIsNotNone(last_two[1].left_on)
+		frappe.db.rollback()
+
 	def test_a_normal_insert_afterwards_takes_its_series_number(self):
 		lead = frappe.get_doc(
 			{"doctype": "CRM Lead", "lead_name": "После генерации", "phone": "+7 901 111-22-33"}

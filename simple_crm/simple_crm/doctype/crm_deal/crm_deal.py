@@ -6,7 +6,7 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import flt, today
 
-from simple_crm import masters, pipelines, workflows
+from simple_crm import masters, pipelines, stage_history, workflows
 from simple_crm.automation.deal_follow_up import record_activity
 from simple_crm.client_links import check_counterparty_client, set_client_from
 from simple_crm.integrity import check_deal_can_be_deleted
@@ -123,6 +123,7 @@ class CRMDeal(Document):
 
 	def on_trash(self):
 		check_deal_can_be_deleted(self)
+		stage_history.delete_for(self.name)
 
 	# --- helpers -------------------------------------------------------------------------------------
 
@@ -332,9 +333,14 @@ class CRMDeal(Document):
 			self.last_activity_on = self.previous.last_activity_on
 
 	def record_stage_move(self):
-		"""A move to another stage is activity on the deal. Recorded after the save, as every activity is,
+		"""A new deal enters its first stage; a move to another stage (or pipeline) goes into the deal's stage
+		history and is activity on the deal. The activity is recorded after the save, as every activity is,
 		so the move's own version shows the move only."""
-		if self.previous is not None and self.stage_changed:
+		previous = self.previous
+		if previous is None:
+			stage_history.record_move(self, self.creation)
+		elif self.stage_changed or previous.pipeline != self.pipeline:
+			stage_history.record_move(self)
 			record_activity(self.name)
 
 

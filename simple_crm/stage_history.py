@@ -1,0 +1,168 @@
+"""The stage history of deals: one CRM Deal Stage History row per stay of a deal in a stage.
+
+Frappe's Version rows tell what changed in a save, as JSON text; a funnel over a year of deals cannot read
+them fast. So the deal writes its own history as it saves (`record_move`, from `CRMDeal.on_update`):
+
+- a new deal opens a stay in its first stage;
+- a move to another stage (or another pipeline) closes the open stay (`left_on`, `days_in_stage`,
+  `next_stage`) and opens one in the new stage, with the deal's amount and responsible manager at that
+  moment (the amount-per-stage report reads them).
+
+A won or lost deal has an open stay in its won or lost stage; reopening it closes that stay as any move
+does. Rows are written with the deal's own transaction, so a save that fails leaves no history behind,
+and removed with the deal (`delete_for`).
+
+Deals saved before the history existed get theirs from their Version rows (`rebuild_from_versions`, run
+by a patch): the first stay starts at the deal's creation, each stage change of a version is a move.
+"""
+
+import json
+
+import frappe
+from frappe.utils import get_datetime, now_datetime, time_diff_in_seconds
+
+from simple_crm import pipelines
+
+HISTORY = "CRM Deal Stage History"
+SECONDS_PER_DAY = 86400
+
+
+def record_move(deal, moved_on=None) -> None:
+	"""Close the deal's open stay and open one in its current stage (a new deal: open its first stay)."""
+	moved_on = get_datetime(moved_on or now_datetime())
+	close_open_stay(deal.name, moved_on, deal.stage)
+	open_stay(deal, moved_on)
+
+
+def close_open_stay(deal: str, left_on, next_stage: str | None) -> None:
+	"""End the deal's stay that has not ended yet (at most one) at `left_on`."""
+	for stay in frappe.get_all(
+		HISTORY,
+		filters={"deal": deal, "left_on": ("is", "not set")},
+		fields=["name", "entered_on"],
+	):
+		frappe.db.set_value(
+			HISTORY,
+			stay.name,
+			{
+				"left_on": left_on,
+				"next_stage": next_stage,
+				"days_in_stage": days_between(stay.entered_on, left_on),
+			},
+			update_modified=False,
+		)
+
+
+def open_stay(deal, entered_on) -> None:
+	row = frappe.new_doc(HISTORY)
+	row.update(
+		{
+			"deal": deal.name,
+			"pipeline": deal.pipeline,
+			"stage": deal.stage,
+			"stage_type": deal.stage_type,
+			"stage_order": stage_order(deal.pipeline, deal.stage),
+			"entered_on": entered_on,
+			"amount": deal.amount,
+			"currency": deal.currency,
+			"responsible": deal.responsible,
+			"moved_by": frappe.session.user,
+		}
+	)
+	row.db_insert()
+
+
+def stage_order(pipeline: str, stage: str) -> int:
+	"""The stage's position in its pipeline, from 1 (0 for a stage the pipeline no longer has)."""
+	for position, candidate in enumerate(pipelines.get_stages(pipeline), start=1):
+		if candidate.stage_name == stage:
+			return position
+	return 0
+
+
+def days_between(start, end) -> float:
+	return round(max(time_diff_in_seconds(end, start), 0) / SECONDS_PER_DAY, 2)
+
+
+def delete_for(deal: str) -> None:
+	frappe.db.delete(HISTORY, {"deal": deal})
+
+
+# --- deals saved before the history existed ------------------------------------------------------------
+
+
+def rebuild_from_versions(batch_size: int = 500) -> int:
+	"""Give every deal without history the stays its Version rows tell; returns the number of deals."""
+	done = 0
+	while True:
+		deals = frappe.db.sql(
+			"""select `name`, `pipeline`, `stage`, `stage_type`, `amount`, `currency`, `responsible`,
+				`owner`, `creation`
+			from `tabCRM Deal`
+			where not exists (select 1 from `tabCRM Deal Stage History` h where h.`deal` = `tabCRM Deal`.`name`)
+			order by `name` limit %s""",
+			batch_size,
+			as_dict=True,
+		)
+		if not deals:
+			return done
+		moves = stage_moves([deal.name for deal in deals])
+		for deal in deals:
+			write_rebuilt_history(deal, moves.get(deal.name, []))
+		done += len(deals)
+		frappe.db.commit()  # nosemgrep: a patch over every deal commits per batch
+
+
+def stage_moves(deals: list[str]) -> dict[str, list[tuple]]:
+	"""deal -> [(moment, old stage, new stage, user)] from the deals' Version rows, oldest first."""
+	versions = frappe.get_all(
+		"Version",
+		filters={"ref_doctype": pipelines.DEAL, "docname": ("in", deals), "data": ("like", '%"stage"%')},
+		fields=["docname", "creation", "data", "owner"],
+		order_by="creation asc",
+	)
+	moves: dict[str, list[tuple]] = {}
+	for version in versions:
+		try:
+			changed = json.loads(version.data or "{}").get("changed") or []
+		except ValueError:
+			continue
+		for change in changed:
+			if isinstance(change, list) and len(change) == 3 and change[0] == pipelines.STAGE_FIELD:
+				moves.setdefault(version.docname, []).append(
+					(version.creation, change[1], change[2], version.owner)
+				)
+	return moves
+
+
+def write_rebuilt_history(deal: dict, moves: list[tuple]) -> None:
+	"""The stays of one deal: its first stage from the first move's old value (its stage when it never
+	moved), then one stay per move. The amount and manager of the deal today stand for those at each move,
+	which were never recorded."""
+	stages = {s.stage_name: s for s in pipelines.get_stages(deal.pipeline)}
+	order = {name: position for position, name in enumerate(stages, start=1)}
+	first_stage = moves[0][1] if moves else deal.stage
+	stays = [(deal.creation, first_stage, deal.owner)] + [
+		(moment, new, user) for moment, _old, new, user in moves
+	]
+	for k, (entered_on, stage, user) in enumerate(stays):
+		left_on, next_stage = (stays[k + 1][0], stays[k + 1][1]) if k + 1 < len(stays) else (None, None)
+		row = frappe.new_doc(HISTORY)
+		row.update(
+			{
+				"deal": deal.name,
+				"pipeline": deal.pipeline,
+				"stage": stage,
+				"stage_type": stages[stage].stage_type if stage in stages else None,
+				"stage_order": order.get(stage, 0),
+				"entered_on": entered_on,
+				"left_on": left_on,
+				"next_stage": next_stage,
+				"days_in_stage": days_between(entered_on, left_on) if left_on else 0,
+				"amount": deal.amount,
+				"currency": deal.currency,
+				"responsible": deal.responsible,
+				"moved_by": user,
+			}
+		)
+		row.db_insert()
