@@ -1,0 +1,295 @@
+# Copyright (c) 2026, simple_crm developers and contributors
+# For license information, please see license.txt
+
+"""The sales funnel of one pipeline: how far the deals created in the period got.
+
+The deals are those of the pipeline created in the period (a cohort), among those the user may see and
+the manager and team filters keep. Their stage history (CRM Deal Stage History, see
+simple_crm.stage_history) says which stages each one entered. One row per open stage of the pipeline, in
+the pipeline's order, then Won and Lost:
+
+- **Deals reached**: the deals that entered the stage or a later open stage, and every won deal (a won
+  deal has passed every open stage, even one it skipped). A deal that skipped a stage is counted in it, so
+  the column never grows down the funnel;
+- **Amount**: their amounts today;
+- **Conversion from the previous row, %**: deals reached / deals reached of the row above (the first
+  stage against all the deals of the cohort; Won against the last open stage; none for Lost);
+- **Share of all deals, %**: deals reached / the deals of the cohort;
+- **Median days in stage**: the median length of the stays in the stage that ended (the deal moved on),
+  to 0.1 day; a stay that goes on has no length yet;
+- **In stage now**: the cohort's deals standing in the stage today (opens the list of them).
+
+Won and Lost count the cohort's deals that are won or lost today, with their amounts. A pipeline whose
+stages were reordered counts by today's order.
+
+Everything is counted in SQL: the furthest open stage each deal reached (one pass over its history), then
+the number of deals per furthest stage and outcome, and the stays' lengths per stage and tenth of a day;
+no deal is loaded one by one.
+"""
+
+import frappe
+from frappe import _
+from frappe.utils import flt
+
+from simple_crm import pipelines
+from simple_crm.pipelines import LOST, OPEN, WON
+from simple_crm.report_filters import (
+	Period,
+	ReportFilterError,
+	SQLConditions,
+	currency,
+	get_period,
+	link_value,
+	list_link,
+	responsible_users,
+	share,
+	visible,
+)
+from simple_crm.utils.percentiles import percentiles
+
+MEDIAN = 0.5
+
+
+def execute(filters: dict | None = None):
+	filters = frappe._dict(filters or {})
+	period = get_period(filters)
+	pipeline = get_pipeline(filters)
+	users = responsible_users(filters)
+	stages = pipelines.get_stages(pipeline)
+	open_stages = [s.stage_name for s in stages if s.stage_type == OPEN]
+	cohort = Cohort(period, pipeline, users)
+
+	funnel = Funnel(open_stages)
+	for row in cohort.furthest_stages(open_stages):
+		funnel.add(row.furthest, row.outcome, row.deals, flt(row.amount))
+	days = cohort.stay_days(open_stages)
+	now = cohort.in_stage_now()
+
+	money = currency()
+	data = []
+	previous = funnel.total
+	for position, stage in enumerate(open_stages, start=1):
+		reached, amount = funnel.reached[position], funnel.reached_amount[position]
+		data.append(
+			{
+				"stage": stage,
+				"stage_label": _(stage),
+				"stage_type": OPEN,
+				"deals": reached,
+				"amount": flt(amount, 2),
+				"conversion": share(reached, previous),
+				"share": share(reached, funnel.total),
+				"median_days": median(days.get(stage)),
+				"in_stage_now": now.get(stage, 0),
+				"in_stage_now_link": cohort.deals_link(stage=stage),
+				"currency": money,
+			}
+		)
+		previous = reached
+	for stage_type, conversion_base in ((WON, previous), (LOST, None)):
+		outcome = next((s.stage_name for s in stages if s.stage_type == stage_type), stage_type)
+		count, amount = funnel.outcomes[stage_type]
+		data.append(
+			{
+				"stage": outcome,
+				"stage_label": _(outcome),
+				"stage_type": stage_type,
+				"deals": count,
+				"amount": flt(amount, 2),
+				"conversion": share(count, conversion_base) if conversion_base is not None else None,
+				"share": share(count, funnel.total),
+				"median_days": None,
+				"in_stage_now": count,
+				"in_stage_now_link": cohort.deals_link(stage_type=stage_type),
+				"currency": money,
+			}
+		)
+	return get_columns(), data, None, get_chart(data), get_summary(funnel, money)
+
+
+def get_pipeline(filters: dict) -> str:
+	pipeline = link_value(filters, "pipeline", "CRM Pipeline", _("Pipeline")) or pipelines.default_pipeline()
+	if not pipeline:
+		frappe.throw(
+			_("Set the filter {0}").format(_("Pipeline")), ReportFilterError, title=_("Invalid Filter")
+		)
+	return pipeline
+
+
+class Funnel:
+	"""Deals reached per open stage (by position, from 1) and the cohort's won and lost deals."""
+
+	def __init__(self, open_stages: list[str]):
+		self.size = len(open_stages)
+		self.total = 0
+		self.reached = [0] * (self.size + 1)
+		self.reached_amount = [0.0] * (self.size + 1)
+		self.outcomes = {WON: [0, 0.0], LOST: [0, 0.0]}
+
+	def add(self, furthest: int | None, outcome: str, deals: int, amount: float) -> None:
+		self.total += deals
+		last = self.size if outcome == WON else int(furthest or 0)
+		for position in range(1, last + 1):
+			self.reached[position] += deals
+			self.reached_amount[position] += amount
+		if outcome in self.outcomes:
+			self.outcomes[outcome][0] += deals
+			self.outcomes[outcome][1] += amount
+
+
+class Cohort:
+	"""The deals of the pipeline created in the period that the user may see and the filters keep."""
+
+	def __init__(self, period: Period, pipeline: str, users: list[str] | None):
+		self.period, self.pipeline, self.users = period, pipeline, users
+		self.where = SQLConditions()
+		self.where.add("`tabCRM Deal`.`pipeline` = %(pipeline)s", pipeline=pipeline)
+		self.where.add(
+			"`tabCRM Deal`.`creation` >= %(start)s and `tabCRM Deal`.`creation` < %(after_end)s",
+			start=period.first_moment,
+			after_end=period.after_end,
+		)
+		self.where.add_in("`tabCRM Deal`.`responsible`", "users", users)
+		self.where.add(visible("CRM Deal"))
+
+	def position_case(self, open_stages: list[str]) -> tuple[str, dict]:
+		"""SQL giving a history row's open stage position (null for any other stage), with its values."""
+		if not open_stages:
+			return "null", {}
+		whens = " ".join(f"when %(stage_{k})s then {k}" for k in range(1, len(open_stages) + 1))
+		values = {f"stage_{k}": stage for k, stage in enumerate(open_stages, start=1)}
+		return f"case `history`.`stage` {whens} end", values
+
+	def furthest_stages(self, open_stages: list[str]) -> list[dict]:
+		"""Deals and their amount per furthest open stage reached (position) and outcome (stage type)."""
+		case, values = self.position_case(open_stages)
+		return frappe.db.sql(
+			f"""select `furthest`, `outcome`, count(*) as deals, sum(`amount`) as amount
+			from (
+				select `tabCRM Deal`.`name`, `tabCRM Deal`.`stage_type` as outcome,
+					`tabCRM Deal`.`amount` as amount, max({case}) as furthest
+				from `tabCRM Deal`
+				left join `tabCRM Deal Stage History` `history`
+					on `history`.`deal` = `tabCRM Deal`.`name` and `history`.`pipeline` = %(pipeline)s
+				where {self.where.sql()}
+				group by `tabCRM Deal`.`name`
+			) `deals`
+			group by `furthest`, `outcome`""",
+			{**self.where.values, **values},
+			as_dict=True,
+		)
+
+	def stay_days(self, open_stages: list[str]) -> dict[str, list[tuple[float, int]]]:
+		"""Finished stays in each open stage: [(days to 0.1, how many)]."""
+		if not open_stages:
+			return {}
+		rows = frappe.db.sql(
+			f"""select `history`.`stage`, round(`history`.`days_in_stage`, 1) as days, count(*) as stays
+			from `tabCRM Deal`
+			join `tabCRM Deal Stage History` `history`
+				on `history`.`deal` = `tabCRM Deal`.`name` and `history`.`pipeline` = %(pipeline)s
+			where {self.where.sql()} and `history`.`left_on` is not null
+				and `history`.`stage` in %(open_stages)s
+			group by `history`.`stage`, days""",
+			{**self.where.values, "open_stages": tuple(open_stages)},
+			as_dict=True,
+		)
+		days: dict[str, list] = {}
+		for row in rows:
+			days.setdefault(row.stage, []).append((flt(row.days), row.stays))
+		return days
+
+	def in_stage_now(self) -> dict[str, int]:
+		return dict(
+			frappe.db.sql(
+				f"""select `tabCRM Deal`.`stage`, count(*) from `tabCRM Deal`
+				where {self.where.sql()} group by `tabCRM Deal`.`stage`""",
+				self.where.values,
+			)
+		)
+
+	def deals_link(self, **filters) -> str:
+		users = self.users
+		return list_link(
+			"CRM Deal",
+			{
+				"pipeline": self.pipeline,
+				"creation": self.period.between(),
+				"responsible": None if users is None else users[0] if len(users) == 1 else ["in", users],
+				**filters,
+			},
+		)
+
+
+def median(days: list[tuple[float, int]] | None) -> float | None:
+	if not days:
+		return None
+	(value,) = percentiles(days, (MEDIAN,))
+	return None if value is None else flt(value, 1)
+
+
+def get_columns() -> list[dict]:
+	return [
+		{"fieldname": "stage_label", "label": _("Stage"), "fieldtype": "Data", "width": 200},
+		{"fieldname": "deals", "label": _("Deals Reached"), "fieldtype": "Int", "width": 130},
+		{
+			"fieldname": "amount",
+			"label": _("Amount"),
+			"fieldtype": "Currency",
+			"options": "currency",
+			"width": 150,
+		},
+		{
+			"fieldname": "conversion",
+			"label": _("Conversion from Previous, %"),
+			"fieldtype": "Percent",
+			"width": 190,
+		},
+		{"fieldname": "share", "label": _("Share of All Deals, %"), "fieldtype": "Percent", "width": 170},
+		{
+			"fieldname": "median_days",
+			"label": _("Median Days in Stage"),
+			"fieldtype": "Float",
+			"precision": 1,
+			"width": 170,
+		},
+		{"fieldname": "in_stage_now", "label": _("In Stage Now"), "fieldtype": "Int", "width": 120},
+	]
+
+
+def get_chart(data: list[dict]) -> dict | None:
+	"""Deals reached per stage, then won: the funnel's shape."""
+	rows = [row for row in data if row["stage_type"] != LOST]
+	if not any(row["deals"] for row in rows):
+		return None
+	return {
+		"data": {
+			"labels": [row["stage_label"] for row in rows],
+			"datasets": [{"name": _("Deals Reached"), "values": [row["deals"] for row in rows]}],
+		},
+		"type": "bar",
+		"colors": ["#5e64ff"],
+	}
+
+
+def get_summary(funnel: Funnel, money: str | None) -> list[dict]:
+	won, won_amount = funnel.outcomes[WON]
+	lost, _lost_amount = funnel.outcomes[LOST]
+	return [
+		{"value": funnel.total, "label": _("Deals Created"), "datatype": "Int", "indicator": "Blue"},
+		{"value": won, "label": _("Won"), "datatype": "Int", "indicator": "Green"},
+		{"value": lost, "label": _("Lost"), "datatype": "Int", "indicator": "Red"},
+		{
+			"value": share(won, funnel.total),
+			"label": _("Win Rate, %"),
+			"datatype": "Percent",
+			"indicator": "Green",
+		},
+		{
+			"value": flt(won_amount, 2),
+			"label": _("Won Amount"),
+			"datatype": "Currency",
+			"currency": money,
+			"indicator": "Green",
+		},
+	]
