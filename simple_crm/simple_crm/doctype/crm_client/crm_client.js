@@ -4,5 +4,11 @@
 frappe.ui.form.on("CRM Client", {
 	refresh(frm) {
 		simple_crm.show_duplicates(frm);
+		if (!frm.is_new()) {
+			// everything about the client on one page: deals, orders, payments, calls, tasks, complaints
+			frm.add_custom_button(__("Client 360"), () =>
+				frappe.set_route("query-report", "CRM Client 360", { client: frm.doc.name })
+			);
+		}
 	},
 });
