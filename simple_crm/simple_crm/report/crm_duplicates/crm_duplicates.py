@@ -27,13 +27,9 @@ def get_columns() -> list[dict]:
 		{"fieldname": "group", "label": _("Group"), "fieldtype": "Int", "width": 70},
 		{"fieldname": "kind", "label": _("Matched On"), "fieldtype": "Data", "width": 100},
 		{"fieldname": "value", "label": _("Value"), "fieldtype": "Data", "width": 200},
-		{
-			"fieldname": "reference_doctype",
-			"label": _("Record Type"),
-			"fieldtype": "Link",
-			"options": "DocType",
-			"width": 140,
-		},
+		# Data, not a Link to DocType: Frappe filters a report's Link columns by the user's read permission on
+		# the linked doctype, and a CRM director does not read DocType
+		{"fieldname": "reference_doctype", "label": _("Record Type"), "fieldtype": "Data", "width": 140},
 		{
 			"fieldname": "reference_name",
 			"label": _("Record"),
