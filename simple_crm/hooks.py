@@ -248,6 +248,8 @@ has_permission = {
 _SALES_TARGET = "simple_crm.simple_crm.doctype.crm_sales_target.crm_sales_target"
 permission_query_conditions["CRM Sales Target"] = f"{_SALES_TARGET}.query_conditions"
 has_permission["CRM Sales Target"] = f"{_SALES_TARGET}.has_permission"
+# the workspace's plan-vs-fact number cards: each role sees the one of its role (simple_crm.dashboards)
+has_permission["Number Card"] = "simple_crm.dashboards.number_card_permission"
 
 # Recurring tasks (Frappe's Auto Repeat, open to the CRM's sales roles): a user who does not see everything
 # repeats only tasks they may change and has no copies e-mailed; only a System Manager writes templates beyond

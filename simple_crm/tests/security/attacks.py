@@ -1347,6 +1347,8 @@ COVERAGE: dict[str, Attack | NotApplicable] = {
 	),
 	"simple_crm.api.lead.convert": A({"lead": "{dn:CRM Lead}"}, doctypes=(), write=True),
 	"simple_crm.api.deal.pipeline_stages": once({"pipeline": "{dn:CRM Deal}"}),
+	# the plan-vs-fact card: this month's figure of what the caller steers; its filters are not read
+	"simple_crm.dashboards.plan_vs_fact": once({"filters": {"manager": "{owner}", "team": "{dn:CRM Deal}"}}),
 	"simple_crm.api.handover.preview": once({"from_user": "{owner}"}),
 	"simple_crm.api.handover.hand_over": once(
 		{"from_user": "{owner}", "to_user": "{me}", "reason": "x"}, write=True

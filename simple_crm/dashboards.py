@@ -1,0 +1,69 @@
+"""The workspace's "plan vs fact" number cards: one per role, each showing this month's won revenue as a
+percentage of the plan for what that role steers.
+
+- "My Plan vs Fact" for a sales manager: their own targets and won deals;
+- "Team Plan vs Fact" for a head of sales: theirs and their team's;
+- "Company Plan vs Fact" for a director (and every role that sees every record): everyone's.
+
+Every card computes its figure with the "CRM Plan vs Fact" report itself (this month, no other filter), so
+the card and the report it opens never disagree, and the report's row-level rules decide whose targets and
+deals count. The card a user sees is the one of their role (`has_permission`, for the workspace and for
+the card's own record); the others stay hidden.
+"""
+
+import frappe
+from frappe import _
+from frappe.desk.doctype.number_card.number_card import has_permission as frappe_number_card_permission
+from frappe.utils import get_first_day, get_last_day, today
+
+from simple_crm.permissions.roles import HEAD_OF_SALES, sees_everything
+
+PLAN_VS_FACT_REPORT = "CRM Plan vs Fact"
+OWN, TEAM, COMPANY = "own", "team", "company"
+PLAN_VS_FACT_CARDS = {
+	"My Plan vs Fact": OWN,
+	"Team Plan vs Fact": TEAM,
+	"Company Plan vs Fact": COMPANY,
+}
+
+
+def card_scope(user: str) -> str:
+	if sees_everything(user):
+		return COMPANY
+	if HEAD_OF_SALES in frappe.get_roles(user):
+		return TEAM
+	return OWN
+
+
+def number_card_permission(doc, ptype=None, user=None, debug=False):
+	"""has_permission of Number Card: a plan-vs-fact card only for its role, and then as Frappe decides;
+	any other card is left to Frappe (None)."""
+	name = doc.get("name") if isinstance(doc, dict) else doc.name
+	if name not in PLAN_VS_FACT_CARDS:
+		return None
+	user = user or frappe.session.user
+	if PLAN_VS_FACT_CARDS[name] != card_scope(user):
+		return False
+	return bool(frappe_number_card_permission(doc, ptype, user))
+
+
+@frappe.whitelist()
+def plan_vs_fact(filters=None) -> dict:
+	"""This month's won revenue as a % of plan, for what the current user steers (the card's number). The
+	card has no filters of its own: `filters` (sent by every number card) is not read."""
+	report = frappe.get_doc("Report", PLAN_VS_FACT_REPORT)
+	if not report.is_permitted():
+		frappe.throw(
+			_("You don't have access to Report: {0}").format(_(PLAN_VS_FACT_REPORT)), frappe.PermissionError
+		)
+	month = {"from_date": str(get_first_day(today())), "to_date": str(get_last_day(today()))}
+	from simple_crm.simple_crm.report.crm_plan_vs_fact.crm_plan_vs_fact import execute, summary_totals
+
+	_columns, rows, *_rest = execute(month)
+	totals = summary_totals(rows)
+	return {
+		"value": totals["amount_percent"] or 0,
+		"fieldtype": "Percent",
+		"route": ["query-report", PLAN_VS_FACT_REPORT],
+		"route_options": month,
+	}
