@@ -22,7 +22,9 @@ What it measures (each as median and p95, with the floor: the same operation on 
    it: up to 1,001 rows, shown as "1,000+") for leads, deals and tasks
    as a sales manager, a head of sales and a director, and link search by name and by phone; the floor
    is the ToDo list, count and link search of the same user.
-4. Scheduled jobs (part `jobs`, not in the default parts: it changes the site as the nightly jobs do):
+4. Reports (part `reports`): every report of the app for the last year, as a sales manager, a head of
+   sales and a director, against Frappe's "ToDo" report as the same user (simple_crm.benchmarks.reports).
+5. Scheduled jobs (part `jobs`, not in the default parts: it changes the site as the nightly jobs do):
    each job of the app's `scheduler_events`, run twice, with its time, query count and summary
    (simple_crm.benchmarks.jobs).
 
@@ -57,7 +59,7 @@ from urllib.parse import quote, urlencode
 
 import frappe
 
-from simple_crm.benchmarks import jobs
+from simple_crm.benchmarks import jobs, reports
 
 DOMAIN = "bench.invalid"
 MANAGER = f"bench.manager@{DOMAIN}"
@@ -784,7 +786,7 @@ def table(results: dict) -> str:
 		HEADER,
 		"-" * len(HEADER),
 	]
-	for section in ("rest_insert", "in_process", "rest_reads"):
+	for section in ("rest_insert", "in_process", "rest_reads", "reports"):
 		rows = results.get(section) or []
 		for row in rows:
 			out.append(_line(row))
@@ -835,9 +837,10 @@ def run(
 	seconds: float = 30,
 	reads: int = 30,
 	repeat: int = 20,
-	parts: str = "insert,inprocess,profile,reads",
+	parts: str = "insert,inprocess,profile,reads,reports",
 	peer_site: str | None = None,
 	seed: int = 42,
+	report_runs: int = 5,
 ) -> dict:
 	"""Run the suite on the connected site; print the table; write JSON to `out` if given."""
 	site = frappe.local.site
@@ -896,6 +899,10 @@ def run(
 			results["in_process"] = in_process([actors["admin"], actors["manager"]], repeat, rng)
 		if "profile" in wanted:
 			results["profile"] = profile_lead_insert(actors["admin"], max(5, repeat // 2), rng)
+		if "reports" in wanted:
+			results["reports"] = reports.time_reports(
+				{"manager": MANAGER, "head": HEAD, "director": DIRECTOR}, runs=report_runs, progress=_progress
+			)
 		if "jobs" in wanted:
 			results["jobs"] = jobs.time_jobs()
 	finally:
@@ -921,7 +928,8 @@ def main(argv: list[str] | None = None) -> None:
 	parser.add_argument("--seconds", type=float, default=30, help="time bound of each run")
 	parser.add_argument("--reads", type=int, default=30, help="measured requests per read figure")
 	parser.add_argument("--repeat", type=int, default=20, help="in-process inserts per figure")
-	parser.add_argument("--parts", default="insert,inprocess,profile,reads")
+	parser.add_argument("--parts", default="insert,inprocess,profile,reads,reports")
+	parser.add_argument("--report-runs", type=int, default=5, help="measured runs of each report per user")
 	parser.add_argument("--peer-site", help="a site with frappe/crm on the same bench, measured beside")
 	parser.add_argument("--seed", type=int, default=42)
 	args = parser.parse_args(argv)
@@ -940,6 +948,7 @@ def main(argv: list[str] | None = None) -> None:
 			parts=args.parts,
 			peer_site=args.peer_site,
 			seed=args.seed,
+			report_runs=args.report_runs,
 		)
 	finally:
 		frappe.destroy()
