@@ -354,3 +354,16 @@ override_whitelisted_methods["frappe.core.doctype.sms_settings.sms_settings.send
 override_whitelisted_methods["frappe.website.doctype.web_form.web_form.accept"] = (
 	"simple_crm.api.web_to_lead.accept"
 )
+
+# e-mail (simple_crm.integrations.email): the mail of the CRM Inbox lands on the CRM's records (a new lead for an
+# unknown sender), and e-mails written about CRM records go out through the company's default outgoing account;
+# Frappe's receiving keeps each message's headers at hand for the Communication's hooks
+before_request.append("simple_crm.integrations.email.install")
+before_job.append("simple_crm.integrations.email.install")
+_events = doc_events.setdefault("Communication", {})
+for _event, _handler in (
+	("before_insert", "simple_crm.integrations.email.before_communication_insert"),
+	("after_insert", "simple_crm.integrations.email.after_communication_insert"),
+):
+	_previous = _events.get(_event) or []
+	_events[_event] = [*([_previous] if isinstance(_previous, str) else _previous), _handler]

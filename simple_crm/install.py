@@ -132,6 +132,9 @@ def seed_settings():
 	if not settings.get("web_to_lead_source") and frappe.db.exists("CRM Lead Source", "Website"):
 		settings.web_to_lead_source = "Website"
 		changed = True
+	if not settings.get("email_lead_source") and frappe.db.exists("CRM Lead Source", "E-mail"):
+		settings.email_lead_source = "E-mail"
+		changed = True
 	if not settings.default_currency and frappe.db.exists("Currency", "RUB"):
 		settings.default_currency = "RUB"
 		changed = True

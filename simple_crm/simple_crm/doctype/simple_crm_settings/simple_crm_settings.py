@@ -33,9 +33,11 @@ class SimpleCRMSettings(Document):
 		self.validate_phone_region()
 		self.validate_default_pipeline()
 		self.validate_automation()
+		self.validate_email_inbox()
 
 	def on_update(self):
 		self.mark_default_pipeline()
+		self.update_email_inbox()
 
 	def validate_phone_region(self):
 		region = (self.default_phone_region or "").strip().upper()
@@ -89,6 +91,16 @@ class SimpleCRMSettings(Document):
 			)
 		if errors:
 			frappe.throw("<br>".join(errors), InvalidSettingsError, title=_("Automation Settings"))
+
+	def validate_email_inbox(self):
+		from simple_crm.integrations import email
+
+		email.validate_inbox(self)
+
+	def update_email_inbox(self):
+		from simple_crm.integrations import email
+
+		email.on_settings_update(self)
 
 	def mark_default_pipeline(self):
 		"""The pipeline chosen here becomes the default one (CRM Pipeline.is_default follows)."""
