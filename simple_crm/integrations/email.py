@@ -303,6 +303,8 @@ def file_received(doc) -> None:
 			file_message(doc, mail, config, outcome)
 	except Exception as e:
 		frappe.db.rollback(save_point=SAVEPOINT)
+		# what a user would have been told (Frappe's message), else the error itself
+		told = last_message()
 		frappe.clear_last_message()
 		doc.reference_doctype, doc.reference_name, doc.in_reply_to, links = filed_by_frappe
 		doc.set("timeline_links", links)
@@ -311,9 +313,23 @@ def file_received(doc) -> None:
 			record=None,
 			notify=None,
 			summary="kept in the inbox, linked to nothing",
-			error=strip_html(str(e)) or type(e).__name__,
+			error=told or strip_html(str(e)) or type(e).__name__,
 		)
 		frappe.log_error(title="simple_crm: e-mail not filed", reference_doctype="Communication")
+
+
+def last_message() -> str:
+	log = getattr(frappe.local, "message_log", None) or []
+	if not log:
+		return ""
+	entry = log[-1]
+	if isinstance(entry, str):
+		try:
+			entry = frappe.parse_json(entry)
+		except Exception:
+			return strip_html(entry)
+	message = entry.get("message") if isinstance(entry, dict) else entry
+	return strip_html(str(message or ""))
 
 
 def file_message(doc, mail, config, outcome) -> None:

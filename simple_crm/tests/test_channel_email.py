@@ -553,6 +553,40 @@ class TestBadMail(EmailTestCase):
 			frappe.db.exists("Unhandled Email", {"creation": (">=", self.started)}), "Frappe filed both"
 		)
 
+	def test_a_failure_of_the_crm_leaves_the_message_filed_and_nothing_half_written(self):
+		# an administrator made Company mandatory for leads (Customize Form): a mail has no company
+		frappe.make_property_setter(
+			{"doctype": "CRM Lead", "fieldname": "company_name", "property": "reqd", "value": "1"},
+			validate_fields_for_doctype=False,
+		)
+		setter = frappe.db.get_value(
+			"Property Setter", {"doc_type": "CRM Lead", "field_name": "company_name", "property": "reqd"}
+		)
+		frappe.db.commit()
+
+		def remove_setter():
+			frappe.db.rollback()
+			frappe.delete_doc("Property Setter", setter, force=True, ignore_permissions=True)
+			frappe.clear_cache(doctype="CRM Lead")
+			frappe.db.commit()
+
+		self.addCleanup(remove_setter)
+		frappe.clear_cache(doctype="CRM Lead")
+		address = client_address()
+		self.deliver(message(f"Фёдор <{address}>"))
+		before = self.written()
+		self.pull()
+		[mail] = self.received()
+		self.assertEqual((mail.sender, mail.reference_doctype), (address, None), "filed, linked to nothing")
+		self.assertEqual(self.written(), before, "no lead, no index row, no task")
+		self.assertFalse(
+			frappe.db.exists("CRM Automation Mark", {"job": "email", "marked_on": (">=", self.started)})
+		)
+		[log] = self.logs()
+		self.assertEqual((log.status, log.reference_name), ("Failed", None))
+		self.assertIn("Company", log.error)
+		self.assertTrue(frappe.db.exists("Error Log", {"creation": (">=", self.started)}))
+
 	def test_a_huge_message_makes_a_lead_with_the_start_of_it(self):
 		address = client_address()
 		body = "Нужна спецификация. " * 150_000  # 3 MB of text
