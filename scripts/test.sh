@@ -2,6 +2,31 @@
 # Runs the whole test suite: plain unit tests of the pure modules, then every Frappe integration
 # test of the app on a freshly created throw-away site (MariaDB + Redis). Safe to run again.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# The e-mail tests start a real IMAP server (Dovecot) and the web form is tested in a real browser (Chromium),
+# both Debian packages: installed here when started as root, before bench's user takes over; otherwise the
+# script stops and says what to install.
+TEST_PACKAGES=(dovecot-imapd chromium)
+missing_test_packages() {
+	local missing=()
+	[ -x /usr/sbin/dovecot ] || command -v dovecot >/dev/null 2>&1 || missing+=(dovecot-imapd)
+	[ -x /usr/bin/chromium ] || command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+	echo "${missing[@]}"
+}
+ensure_test_packages() {
+	local missing
+	missing=$(missing_test_packages)
+	[ -n "$missing" ] || return 0
+	if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+		say "Installing packages the tests need: $missing"
+		apt-get update -q
+		# shellcheck disable=SC2086
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing
+		missing=$(missing_test_packages)
+	fi
+	[ -z "$missing" ] || die "The tests need these Debian packages: $missing (the e-mail tests run Dovecot, the web form is tested in Chromium). Install them with: apt-get install -y ${TEST_PACKAGES[*]} (or run this script as root)"
+}
+ensure_test_packages
 drop_root "$0" "$@"
 
 check_mariadb
@@ -12,10 +37,14 @@ resolve_db_admin
 link_app
 
 cd "$BENCH_PATH"
-if ! "$BENCH_PATH/env/bin/python" -c 'import pytest, xmlrunner' 2>/dev/null; then
-	say "Installing development requirements (test runners)"
+# the test runners, and aiosmtpd and Playwright for the e-mail and browser tests (pyproject.toml's dev-dependencies)
+DEV_IMPORTS='import pytest, xmlrunner, aiosmtpd, playwright'
+if ! "$BENCH_PATH/env/bin/python" -c "$DEV_IMPORTS" 2>/dev/null; then
+	say "Installing development requirements (test runners, aiosmtpd, Playwright)"
 	bench setup requirements --dev
 	pin_setuptools
+	"$BENCH_PATH/env/bin/python" -c "$DEV_IMPORTS" ||
+		die "The development requirements are still missing after 'bench setup requirements --dev' (see above)"
 fi
 
 # A clean site every run: drop what an earlier run left, create it anew.
