@@ -662,7 +662,7 @@ def use_company_account(doc) -> None:
 	if doc.email_account or not is_crm_record(doc.reference_doctype, doc.reference_name):
 		return
 	writer = frappe.session.user
-	name, address = parseaddr(doc.sender or "")
+	address = parseaddr(doc.sender or "")[1]
 	# only what a user writes as themselves (the e-mail dialog); a record of mail sent elsewhere stays as it is
 	if not address or address.lower() != (frappe.db.get_value("User", writer, "email") or "").lower():
 		return
@@ -675,5 +675,5 @@ def use_company_account(doc) -> None:
 		return  # Frappe tells the writer that there is no outgoing account
 	doc.email_account = account.name
 	doc.sender = account.email_id
-	if not doc.sender_full_name:
-		doc.sender_full_name = (name if name and name != address else None) or get_fullname(writer)
+	# under the writer's own name: the company's address lends no other name (nobody writes as the director)
+	doc.sender_full_name = get_fullname(writer)

@@ -443,6 +443,8 @@ class TestThreads(EmailTestCase):
 				"subject": "Коммерческое предложение",
 				"content": "<p>Добрый день! Направляю предложение по поставке.</p>",
 				"send_email": 1,
+				# a name of one's choosing does not go out under the company's address
+				"sender_full_name": "Генеральный директор",
 			},
 		)
 		self.assertEqual(r.status_code, 200, r.text)
