@@ -23,13 +23,23 @@ CHECKOUT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 : "${REDIS_URL:=redis://127.0.0.1:6379}"
 : "${HTTP_PORT:=8000}"
 : "${DEMO_SEED:=42}"
+# the MariaDB primary + read replica pair of scripts/replica.sh (README: Scaling out)
+: "${DB_PAIR_DIR:=}"                      # default: ~/.local/share/simple_crm/db-pair of the bench user
+: "${DB_PAIR_PRIMARY_PORT:=3316}"
+: "${DB_PAIR_REPLICA_PORT:=3317}"
+: "${DB_PAIR_BUFFER_POOL:=256M}"
+# scripts/test.sh's own pair and site for the replica tests
+: "${REPLICA_TEST_SITE_NAME:=replica-test.simple-crm.localhost}"
+: "${TEST_DB_PAIR_PRIMARY_PORT:=3326}"
+: "${TEST_DB_PAIR_REPLICA_PORT:=3327}"
 # bench may use uv when told to; pip is what Frappe v15 documents, and it honours PIP_CONSTRAINT
 : "${BENCH_DISABLE_UV:=1}"
 export BENCH_DISABLE_UV
 
 SETTINGS_VARS=(SIMPLE_CRM_BENCH_USER BENCH_PATH FRAPPE_BRANCH FRAPPE_REPO BENCH_PYTHON SITE_NAME
 	TEST_SITE_NAME ADMIN_PASSWORD DB_HOST DB_PORT DB_ROOT_USER DB_ROOT_PASSWORD REDIS_URL HTTP_PORT
-	DEMO_SEED BENCH_DISABLE_UV CI)
+	DEMO_SEED BENCH_DISABLE_UV CI DB_PAIR_DIR DB_PAIR_PRIMARY_PORT DB_PAIR_REPLICA_PORT DB_PAIR_BUFFER_POOL
+	REPLICA_TEST_SITE_NAME TEST_DB_PAIR_PRIMARY_PORT TEST_DB_PAIR_REPLICA_PORT)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 die() {
