@@ -349,6 +349,11 @@ override_whitelisted_methods["frappe.core.doctype.sms_settings.sms_settings.send
 	"simple_crm.api.sms.frappe_send_sms"
 )
 
+# heavy reads (reports, exports) on the site's read replica when it has one: errors logged meanwhile are deferred,
+# an unreachable replica leaves them on the primary (simple_crm.replica; README: Scaling out)
+before_request.append("simple_crm.replica.before_request")
+before_job.append("simple_crm.replica.before_job")
+
 # website inquiries: a submission of a web form for CRM Lead gets the checks, the duplicate handling and the
 # answer of the websites' endpoint (simple_crm.integrations.web_to_lead); other web forms go on to Frappe
 override_whitelisted_methods["frappe.website.doctype.web_form.web_form.accept"] = (
