@@ -49,10 +49,15 @@ def execute(filters: dict | None = None):
 		tasks(subject),
 		complaints(subject),
 	]
+	columns = get_columns()
 	data = []
 	for section in sections:
 		data.extend(section.rows(money))
-	return get_columns(), data, None, get_chart(subject), get_summary(subject, sections, money)
+	# every row has every column: Frappe's export reads a Duration column's value from each row by its key
+	for row in data:
+		for column in columns:
+			row.setdefault(column["fieldname"], None)
+	return columns, data, None, get_chart(subject), get_summary(subject, sections, money)
 
 
 class Subject:
