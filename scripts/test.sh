@@ -76,15 +76,20 @@ say "Integration tests on $TEST_SITE_NAME (bench run-tests)"
 site_rc=0
 bench --site "$TEST_SITE_NAME" run-tests --app "$APP_NAME" --junit-xml-output "$report_dir/site.xml" || site_rc=$?
 
-# One closing line with the counts of both runs; fails when nothing ran.
-"$BENCH_PATH/env/bin/python" - "$report_dir" "$unit_rc" "$site_rc" <<'PY'
+# reports and exports read from a MariaDB read replica: a primary + replica pair and a site of their own
+say "Replica tests: a MariaDB primary and read replica (scripts/test_replica.sh)"
+replica_rc=0
+bash "$CHECKOUT/scripts/test_replica.sh" "$report_dir/replica.xml" || replica_rc=$?
+
+# One closing line with the counts of the three runs; fails when nothing ran.
+"$BENCH_PATH/env/bin/python" - "$report_dir" "$unit_rc" "$site_rc" "$replica_rc" <<'PY'
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-report_dir, unit_rc, site_rc = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+report_dir, unit_rc, site_rc, replica_rc = Path(sys.argv[1]), *map(int, sys.argv[2:5])
 totals = {}
-for name in ("unit", "site"):
+for name in ("unit", "site", "replica"):
 	path = report_dir / f"{name}.xml"
 	if not path.exists():
 		print(f"{name}: no report written")
@@ -113,7 +118,7 @@ ok = True
 if not site or site["tests"] == 0:
 	print("FAILED: no Frappe integration test ran")
 	ok = False
-if unit_rc or site_rc or bad or any(t is None for t in totals.values()):
+if unit_rc or site_rc or replica_rc or bad or any(t is None for t in totals.values()):
 	ok = False
 print(f"simple_crm: {passed} passed, {bad} failed, {skipped} skipped")
 sys.exit(0 if ok else 1)
