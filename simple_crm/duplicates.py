@@ -326,6 +326,11 @@ def check_duplicates(doc) -> list[dict]:
 	if not matches:
 		return []
 	doc.flags.duplicates = matches
+	# a spreadsheet import decides per import: skip, merge or import with a warning
+	from simple_crm.integrations.spreadsheet_import import on_duplicates
+
+	if on_duplicates(doc, matches):
+		return matches
 	listing = "<ul>{}</ul>".format("".join(_match_line(m) for m in matches))
 	if duplicate_policy() == "Block":
 		frappe.throw(

@@ -372,3 +372,18 @@ for _event, _handler in (
 ):
 	_previous = _events.get(_event) or []
 	_events[_event] = [*([_previous] if isinstance(_previous, str) else _previous), _handler]
+
+# spreadsheet import (simple_crm.integrations.spreadsheet_import): duplicate rows of leads, clients, contacts and
+# counterparties are skipped, merged or imported with a warning, as the Data Import says, and every row's
+# outcome is kept for the import's summary
+before_request.append("simple_crm.integrations.spreadsheet_import.install")
+before_job.append("simple_crm.integrations.spreadsheet_import.install")
+doc_events.setdefault("Data Import", {}).update(
+	{
+		"validate": "simple_crm.integrations.spreadsheet_import.install_on_save",
+		"on_trash": "simple_crm.integrations.spreadsheet_import.delete_rows",
+	}
+)
+# an imported row's outcome never keeps its record (or the import) from being deleted
+ignore_links_on_delete.append("CRM Import Row")
+doctype_js["Data Import"] = "public/js/data_import.js"

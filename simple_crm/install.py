@@ -69,6 +69,7 @@ def after_migrate():
 	add_todo_index()
 	add_reference_indexes()
 	add_search_indexes()
+	frappe.get_attr("simple_crm.integrations.spreadsheet_import.add_custom_fields")()
 	frappe.get_attr("simple_crm.automation.notifications.seed_example_notifications")()
 	frappe.get_attr(
 		"simple_crm.simple_crm.report.crm_manager_activity.crm_manager_activity.add_communication_index"
@@ -227,7 +228,13 @@ AUTO_REPEAT_PERMISSIONS = {
 def grant_role_permissions():
 	"""Add the CRM roles' rows once; an administrator's later changes in Role Permissions Manager stay."""
 	grant_permissions(
-		{"Contact": CONTACT_PERMISSIONS, **CONFIGURATION_PERMISSIONS, **AUTO_REPEAT_PERMISSIONS}
+		{
+			"Contact": CONTACT_PERMISSIONS,
+			**CONFIGURATION_PERMISSIONS,
+			**AUTO_REPEAT_PERMISSIONS,
+			# a CRM administrator imports the sales department's spreadsheets
+			"Data Import": {"CRM Administrator": ("read", "write", "create", "delete")},
+		}
 	)
 
 

@@ -1349,6 +1349,9 @@ COVERAGE: dict[str, Attack | NotApplicable] = {
 	"simple_crm.api.deal.pipeline_stages": once({"pipeline": "{dn:CRM Deal}"}),
 	# the plan-vs-fact card: this month's figure of what the caller steers; its filters are not read
 	"simple_crm.dashboards.plan_vs_fact": once({"filters": {"manager": "{owner}", "team": "{dn:CRM Deal}"}}),
+	# a spreadsheet import's summary: the import's readers only (CRM administrators, System Managers)
+	"simple_crm.api.data_import.summary": once({"data_import": "{dn:CRM Deal}"}, expect="refused"),
+	"simple_crm.api.data_import.download_summary": once({"data_import": "{dn:CRM Deal}"}, expect="refused"),
 	"simple_crm.api.handover.preview": once({"from_user": "{owner}"}),
 	"simple_crm.api.handover.hand_over": once(
 		{"from_user": "{owner}", "to_user": "{me}", "reason": "x"}, write=True
