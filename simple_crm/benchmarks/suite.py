@@ -24,7 +24,10 @@ What it measures (each as median and p95, with the floor: the same operation on 
    is the ToDo list, count and link search of the same user.
 4. Reports (part `reports`): every report of the app for the last year, as a sales manager, a head of
    sales and a director, against Frappe's "ToDo" report as the same user (simple_crm.benchmarks.reports).
-5. Scheduled jobs (part `jobs`, not in the default parts: it changes the site as the nightly jobs do):
+5. Spreadsheet import (part `import`): 10,000 leads through Frappe's Data Import with the CRM's duplicate
+   handling, against 10,000 ToDos through the same import (simple_crm.benchmarks.imports); the figure is
+   the whole file's time, req/s its rows per second.
+6. Scheduled jobs (part `jobs`, not in the default parts: it changes the site as the nightly jobs do):
    each job of the app's `scheduler_events`, run twice, with its time, query count and summary
    (simple_crm.benchmarks.jobs).
 
@@ -59,7 +62,7 @@ from urllib.parse import quote, urlencode
 
 import frappe
 
-from simple_crm.benchmarks import jobs, reports
+from simple_crm.benchmarks import imports, jobs, reports
 
 DOMAIN = "bench.invalid"
 MANAGER = f"bench.manager@{DOMAIN}"
@@ -786,7 +789,7 @@ def table(results: dict) -> str:
 		HEADER,
 		"-" * len(HEADER),
 	]
-	for section in ("rest_insert", "in_process", "rest_reads", "reports"):
+	for section in ("rest_insert", "in_process", "rest_reads", "reports", "import"):
 		rows = results.get(section) or []
 		for row in rows:
 			out.append(_line(row))
@@ -837,10 +840,11 @@ def run(
 	seconds: float = 30,
 	reads: int = 30,
 	repeat: int = 20,
-	parts: str = "insert,inprocess,profile,reads,reports",
+	parts: str = "insert,inprocess,profile,reads,reports,import",
 	peer_site: str | None = None,
 	seed: int = 42,
 	report_runs: int = 5,
+	import_rows: int = 10_000,
 ) -> dict:
 	"""Run the suite on the connected site; print the table; write JSON to `out` if given."""
 	site = frappe.local.site
@@ -903,6 +907,10 @@ def run(
 			results["reports"] = reports.time_reports(
 				{"manager": MANAGER, "head": HEAD, "director": DIRECTOR}, runs=report_runs, progress=_progress
 			)
+		if "import" in wanted:
+			results["import"] = imports.time_import(import_rows)
+			for row in results["import"]:
+				_progress(row)
 		if "jobs" in wanted:
 			results["jobs"] = jobs.time_jobs()
 	finally:
@@ -928,8 +936,9 @@ def main(argv: list[str] | None = None) -> None:
 	parser.add_argument("--seconds", type=float, default=30, help="time bound of each run")
 	parser.add_argument("--reads", type=int, default=30, help="measured requests per read figure")
 	parser.add_argument("--repeat", type=int, default=20, help="in-process inserts per figure")
-	parser.add_argument("--parts", default="insert,inprocess,profile,reads,reports")
+	parser.add_argument("--parts", default="insert,inprocess,profile,reads,reports,import")
 	parser.add_argument("--report-runs", type=int, default=5, help="measured runs of each report per user")
+	parser.add_argument("--import-rows", type=int, default=10_000, help="rows of the spreadsheet import")
 	parser.add_argument("--peer-site", help="a site with frappe/crm on the same bench, measured beside")
 	parser.add_argument("--seed", type=int, default=42)
 	args = parser.parse_args(argv)
@@ -949,6 +958,7 @@ def main(argv: list[str] | None = None) -> None:
 			peer_site=args.peer_site,
 			seed=args.seed,
 			report_runs=args.report_runs,
+			import_rows=args.import_rows,
 		)
 	finally:
 		frappe.destroy()
