@@ -68,7 +68,17 @@ fixtures = [
 	{
 		"dt": "Role",
 		"filters": [
-			["name", "in", ["CRM Sales Manager", "CRM Head of Sales", "CRM Director", "CRM Administrator"]]
+			[
+				"name",
+				"in",
+				[
+					"CRM Sales Manager",
+					"CRM Head of Sales",
+					"CRM Director",
+					"CRM Administrator",
+					"CRM Integration",
+				],
+			]
 		],
 	},
 	{"dt": "Workflow State", "filters": [["name", "in", WORKFLOW_STATES]]},
@@ -387,3 +397,8 @@ doc_events.setdefault("Data Import", {}).update(
 # an imported row's outcome never keeps its record (or the import) from being deleted
 ignore_links_on_delete.append("CRM Import Row")
 doctype_js["Data Import"] = "public/js/data_import.js"
+
+# Accounting exchange (simple_crm.integrations.exchange): a lead converted into a client is announced to the
+# accounting system by a signed webhook, sent in the background and retried until it is taken
+doc_events["CRM Lead"]["on_update"].append("simple_crm.integrations.exchange.webhook.on_lead_update")
+scheduler_events["cron"]["* * * * *"].append("simple_crm.integrations.exchange.webhook.send_due")

@@ -6,6 +6,10 @@ FULL_ACCESS_ROLES = frozenset({"System Manager", "CRM Administrator", "CRM Direc
 HEAD_OF_SALES = "CRM Head of Sales"
 SALES_MANAGER = "CRM Sales Manager"
 CRM_ROLES = frozenset({HEAD_OF_SALES, SALES_MANAGER, *FULL_ACCESS_ROLES} - {"System Manager"})
+# the accounting system's user (simple_crm.integrations.exchange): reads every record of the doctypes it
+# exchanges, like a director, and has no other permission
+INTEGRATION = "CRM Integration"
+INTEGRATION_DOCTYPES = frozenset({"CRM Client", "CRM Counterparty", "CRM Order", "CRM Deal"})
 
 
 def sees_everything(user: str | None = None) -> bool:

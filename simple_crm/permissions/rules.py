@@ -6,6 +6,8 @@ by the link search, so a record is visible through every path or through none. T
 restrict what the role permissions (DocPerm) already allow.
 
 - System Manager, CRM Administrator and CRM Director see everything.
+- CRM Integration (the accounting system's user) sees every client, counterparty, order and deal: the
+  records it exchanges (simple_crm.integrations.exchange); it has no role permission on anything else.
 - A head of sales sees the records of their team (CRM Sales Team: head + members) and their own, plus
   leads nobody is responsible for yet (to distribute them).
 - Everyone else (a sales manager) sees the records they are responsible for, co-manage (deals) or are
@@ -27,7 +29,14 @@ from dataclasses import dataclass
 import frappe
 
 from simple_crm.constants import ASSIGNMENT_OPEN, ROW_LEVEL_DOCTYPES
-from simple_crm.permissions.roles import CRM_ROLES, HEAD_OF_SALES, sees_everything, team_users
+from simple_crm.permissions.roles import (
+	CRM_ROLES,
+	HEAD_OF_SALES,
+	INTEGRATION,
+	INTEGRATION_DOCTYPES,
+	sees_everything,
+	team_users,
+)
 
 
 @dataclass(frozen=True)
@@ -183,11 +192,14 @@ def condition_for(doctype: str, user: str | None = None) -> str:
 	build = RULES.get(doctype)
 	if not build or sees_everything(user):
 		return ""
+	roles = frozenset(frappe.get_roles(user))
+	if INTEGRATION in roles and doctype in INTEGRATION_DOCTYPES:
+		return ""
 	users = team_users(user)
 	scope = Scope(
 		doctype=doctype,
 		user=user,
-		roles=frozenset(frappe.get_roles(user)),
+		roles=roles,
 		users="({})".format(", ".join(frappe.db.escape(u) for u in users)),
 	)
 	parts = build(scope)

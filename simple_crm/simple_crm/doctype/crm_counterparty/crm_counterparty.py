@@ -3,6 +3,7 @@
 
 import frappe
 from frappe import _
+from frappe.utils import flt, now_datetime
 
 from simple_crm.controllers import CRMRecord
 from simple_crm.duplicates import check_duplicates
@@ -36,6 +37,7 @@ class CRMCounterparty(CRMRecord):
 			CRMCounterpartyBankAccount,
 		)
 
+		accounting_synced_on: DF.Datetime | None
 		bank_accounts: DF.Table[CRMCounterpartyBankAccount]
 		client: DF.Link | None
 		counterparty_type: DF.Literal["Legal Entity", "Sole Proprietor"]
@@ -68,7 +70,35 @@ class CRMCounterparty(CRMRecord):
 		self.validate_bank_accounts()
 		self.set_default_bank_account()
 		self.normalize_contact_details()
+		self.date_typed_figures()
 		check_duplicates(self)
+
+	def on_update(self):
+		super().on_update()
+		self.refresh_figures()
+
+	def after_delete(self):
+		self.refresh_figures()
+
+	def date_typed_figures(self):
+		"""Debt and turnover typed in by someone allowed to (an administrator) count as accounting's figures
+		from then on, as if accounting had sent them (simple_crm.integrations.exchange.figures)."""
+		before = self.get_doc_before_save()
+		old = (before.debt, before.turnover) if before else (0, 0)
+		if (flt(self.debt), flt(self.turnover)) != (flt(old[0]), flt(old[1])):
+			self.accounting_synced_on = now_datetime()
+
+	def refresh_figures(self):
+		"""The counterparty's own figures (from its orders until accounting sends them) and its clients',
+		before and after the change."""
+		from simple_crm.integrations.exchange import figures
+
+		deleted = bool(self.flags.in_delete)
+		before = None if deleted else self.get_doc_before_save()
+		figures.refresh(
+			counterparties=set() if deleted else {self.name},
+			clients={self.client, before and before.client} - {None, ""},
+		)
 
 	def label(self, fieldname: str) -> str:
 		return self.meta.get_label(fieldname)

@@ -77,6 +77,7 @@ class CRMDeal(Document):
 		currency: DF.Link | None
 		deal_name: DF.Data | None
 		expected_close_date: DF.Date | None
+		external_id: DF.Data | None
 		items: DF.Table[CRMDealItem]
 		items_total: DF.Currency
 		last_activity_on: DF.Datetime | None

@@ -16,7 +16,7 @@ class CRMIntegrationLog(Document):
 		from frappe.types import DF
 
 		attempts: DF.Int
-		channel: DF.Literal["Web Form", "Website API", "Telephony", "E-mail", "SMS", "Telegram"]
+		channel: DF.Literal["Web Form", "Website API", "Telephony", "E-mail", "SMS", "Telegram", "Accounting"]
 		direction: DF.Literal["Inbound", "Outbound"]
 		error: DF.SmallText | None
 		event_id: DF.Data | None

@@ -25,6 +25,7 @@ class CRMOrder(Document):
 		amount: DF.Currency
 		client: DF.Link | None
 		counterparty: DF.Link | None
+		counterparty_external_id: DF.Data | None
 		currency: DF.Link | None
 		deal: DF.Link | None
 		external_id: DF.Data
@@ -65,6 +66,23 @@ class CRMOrder(Document):
 
 	def validate_counterparty_client(self):
 		check_counterparty_client(self, OrderClientError)
+
+	def on_update(self):
+		self.refresh_figures()
+
+	def after_delete(self):
+		self.refresh_figures()
+
+	def refresh_figures(self):
+		"""The turnover and debt of the counterparties and clients this order counts for, before and after
+		the change (simple_crm.integrations.exchange.figures)."""
+		from simple_crm.integrations.exchange import figures
+
+		before = self.get_doc_before_save()
+		figures.refresh(
+			counterparties={self.counterparty, before and before.counterparty} - {None, ""},
+			clients={self.client, before and before.client} - {None, ""},
+		)
 
 	def set_defaults(self):
 		if not self.order_number:

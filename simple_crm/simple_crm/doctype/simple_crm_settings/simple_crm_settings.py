@@ -33,6 +33,7 @@ class SimpleCRMSettings(Document):
 		self.validate_phone_region()
 		self.validate_default_pipeline()
 		self.validate_automation()
+		self.validate_accounting_exchange()
 		self.validate_email_inbox()
 
 	def on_update(self):
@@ -58,6 +59,11 @@ class SimpleCRMSettings(Document):
 				),
 				InvalidSettingsError,
 			)
+
+	def validate_accounting_exchange(self):
+		from simple_crm.integrations.exchange import settings as exchange_settings
+
+		exchange_settings.validate(self)
 
 	def validate_automation(self):
 		"""The numbers of the Automation tab make sense together; nothing is saved otherwise."""
