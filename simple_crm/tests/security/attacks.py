@@ -1319,6 +1319,24 @@ COVERAGE: dict[str, Attack | NotApplicable] = {
 		expect="refused",
 	),
 	"simple_crm.api.telephony.recording": A({"call": "{dn}"}, doctypes=("CRM Call",), expect="refused"),
+	# the accounting exchange (simple_crm.integrations.exchange): the accounting system's user only (role CRM
+	# Integration); a sales role is refused whatever records its batch names
+	"simple_crm.api.exchange.counterparties": once(
+		{"items": [{"external_id": "{dn:CRM Counterparty}", "full_name": "x", "client": "{dn:CRM Client}"}]},
+		write=True,
+		expect="refused",
+	),
+	"simple_crm.api.exchange.orders": once(
+		{"items": [{"external_id": "{dn:CRM Order}", "amount": 1, "deal": "{dn:CRM Deal}"}]},
+		write=True,
+		expect="refused",
+	),
+	"simple_crm.api.exchange.payments": once(
+		{"items": [{"order_external_id": "{dn:CRM Order}", "paid_amount": 1}]},
+		write=True,
+		expect="refused",
+	),
+	"simple_crm.api.exchange.changes": once({}, expect="refused"),
 	# Telegram (simple_crm.integrations.telegram): replies only from records the user can see
 	"simple_crm.api.telegram.webhook": NA(
 		"Telegram's updates: a guest's, with the webhook secret in its header, about no record the caller names "
