@@ -27,7 +27,10 @@ What it measures (each as median and p95, with the floor: the same operation on 
 5. Spreadsheet import (part `import`): 10,000 leads through Frappe's Data Import with the CRM's duplicate
    handling, against 10,000 ToDos through the same import (simple_crm.benchmarks.imports); the figure is
    the whole file's time, req/s its rows per second.
-6. Scheduled jobs (part `jobs`, not in the default parts: it changes the site as the nightly jobs do):
+6. The accounting exchange (part `exchange`, simple_crm.benchmarks.exchange): a batch of 1,000 new orders in
+   one request as the accounting system's user, and the same batch again, against 1,000 ToDos through
+   `frappe.client.insert_many` (five requests of 200, its limit); median and p95 over a few batches.
+7. Scheduled jobs (part `jobs`, not in the default parts: it changes the site as the nightly jobs do):
    each job of the app's `scheduler_events`, run twice, with its time, query count and summary
    (simple_crm.benchmarks.jobs).
 
@@ -789,7 +792,7 @@ def table(results: dict) -> str:
 		HEADER,
 		"-" * len(HEADER),
 	]
-	for section in ("rest_insert", "in_process", "rest_reads", "reports", "import"):
+	for section in ("rest_insert", "in_process", "rest_reads", "reports", "import", "exchange"):
 		rows = results.get(section) or []
 		for row in rows:
 			out.append(_line(row))
@@ -840,7 +843,7 @@ def run(
 	seconds: float = 30,
 	reads: int = 30,
 	repeat: int = 20,
-	parts: str = "insert,inprocess,profile,reads,reports,import",
+	parts: str = "insert,inprocess,profile,reads,reports,import,exchange",
 	peer_site: str | None = None,
 	seed: int = 42,
 	report_runs: int = 5,
@@ -878,7 +881,7 @@ def run(
 			peer = peer_set_up(peer_site)
 			results["meta"]["peer"] = {"site": peer_site, "app": "frappe/crm", "version": peer.version}
 		print(HEADER, file=sys.stderr, flush=True)
-		if wanted & {"insert", "reads"}:
+		if wanted & {"insert", "reads", "exchange"}:
 			with gunicorn(site) as port:
 				if "insert" in wanted:
 					results["rest_insert"] = rest_inserts(
@@ -899,6 +902,10 @@ def run(
 						reads,
 						seconds,
 					)
+				if "exchange" in wanted:
+					from simple_crm.benchmarks import exchange
+
+					results["exchange"] = exchange.run(site, port, fixtures, actors["admin"])
 		if "inprocess" in wanted:
 			results["in_process"] = in_process([actors["admin"], actors["manager"]], repeat, rng)
 		if "profile" in wanted:
@@ -936,7 +943,7 @@ def main(argv: list[str] | None = None) -> None:
 	parser.add_argument("--seconds", type=float, default=30, help="time bound of each run")
 	parser.add_argument("--reads", type=int, default=30, help="measured requests per read figure")
 	parser.add_argument("--repeat", type=int, default=20, help="in-process inserts per figure")
-	parser.add_argument("--parts", default="insert,inprocess,profile,reads,reports,import")
+	parser.add_argument("--parts", default="insert,inprocess,profile,reads,reports,import,exchange")
 	parser.add_argument("--report-runs", type=int, default=5, help="measured runs of each report per user")
 	parser.add_argument("--import-rows", type=int, default=10_000, help="rows of the spreadsheet import")
 	parser.add_argument("--peer-site", help="a site with frappe/crm on the same bench, measured beside")
