@@ -402,3 +402,6 @@ doctype_js["Data Import"] = "public/js/data_import.js"
 # accounting system by a signed webhook, sent in the background and retried until it is taken
 doc_events["CRM Lead"]["on_update"].append("simple_crm.integrations.exchange.webhook.on_lead_update")
 scheduler_events["cron"]["* * * * *"].append("simple_crm.integrations.exchange.webhook.send_due")
+# the lost or disqualification reason is asked for by a dialog, from the form's workflow action and from a drop
+# on the kanban (public/js/lost_reason.js; the kanban move takes the reason: simple_crm.security.read_paths)
+app_include_js.append("/assets/simple_crm/js/lost_reason.js")

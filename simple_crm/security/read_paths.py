@@ -311,16 +311,45 @@ def update_order(board_name: str, order: str):
 
 @frappe.whitelist()
 def update_order_for_single_card(
-	board_name: str, docname: str, from_colname: str, to_colname: str, old_index, new_index
+	board_name: str,
+	docname: str,
+	from_colname: str,
+	to_colname: str,
+	old_index,
+	new_index,
+	lost_reason: str | None = None,
+	lost_comment: str | None = None,
 ):
+	"""A card moved on a board. A move into a lost column may bring the reason the Desk asked for
+	(`lost_reason`, `lost_comment`): the record takes them and its new column in one save, which its own rules
+	check (the reason must exist and apply, the move must be allowed to the user)."""
 	from frappe.desk.doctype.kanban_board import kanban_board
 
 	board = frappe.get_doc("Kanban Board", board_name)
 	_check_cards(board.reference_doctype, [docname])
 	_check_columns(board, from_colname, to_colname)
+	if lost_reason:
+		return _move_with_lost_reason(board, docname, to_colname, lost_reason, lost_comment)
 	return kanban_board.update_order_for_single_card(
 		board_name, docname, from_colname, to_colname, old_index, new_index
 	)
+
+
+def _move_with_lost_reason(board, docname: str, to_colname: str, lost_reason: str, lost_comment: str | None):
+	meta = frappe.get_meta(board.reference_doctype)
+	if board.reference_doctype not in ROW_LEVEL_DOCTYPES or not meta.has_field("lost_reason"):
+		frappe.throw(
+			_("{0} records have no lost reason").format(_(board.reference_doctype)), frappe.ValidationError
+		)
+	doc = frappe.get_doc(board.reference_doctype, docname)
+	doc.check_permission("write")
+	doc.lost_reason = lost_reason
+	if lost_comment is not None and meta.has_field("lost_comment"):
+		doc.lost_comment = lost_comment
+	doc.set(board.field_name, to_colname)
+	doc.save()
+	# a board of a row-level doctype keeps no order of cards (forget_card_order): nothing else to save
+	return board
 
 
 @frappe.whitelist()

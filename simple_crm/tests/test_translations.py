@@ -2,7 +2,8 @@
 
 The strings are collected the way Frappe's own extractors find them: names, labels, descriptions and
 Select options of the app's DocType JSON files and custom fields, roles and workflow states/actions
-shipped as fixtures, report, workspace, number card and dashboard chart JSON files, and every literal
+shipped as fixtures, the masters the app seeds (lead sources, lost reasons, segments, complaint categories,
+the default pipeline and its stages), report, workspace, number card and dashboard chart JSON files, and every literal
 message passed to `_()` in Python and `__()` in JavaScript (Frappe's babel/regex extractors).
 """
 
@@ -57,8 +58,29 @@ def collect_messages() -> dict[Message, set[str]]:
 		data = _load(path)
 		add(data.get("chart_name"), f"Dashboard Chart {data.get('name')}")
 	_collect_fixtures(add)
+	_collect_reference_data(add)
 	_collect_code(add)
 	return dict(found)
+
+
+# the masters the app ships: the Desk shows their names translated (their doctypes are "translated doctypes")
+REFERENCE_DATA = {
+	"CRM Lead Source": "LEAD_SOURCES",
+	"CRM Lost Reason": "LOST_REASONS",
+	"CRM Client Segment": "CLIENT_SEGMENTS",
+	"CRM Complaint Category": "COMPLAINT_CATEGORIES",
+	"CRM Pipeline": "DEFAULT_PIPELINE",
+	"CRM Pipeline Stage": "DEFAULT_STAGES",
+}
+
+
+def _collect_reference_data(add):
+	from simple_crm import install
+
+	for doctype, constant in REFERENCE_DATA.items():
+		value = getattr(install, constant)
+		for row in [value] if isinstance(value, str) else value:
+			add(row if isinstance(row, str) else row[0], f"{doctype} shipped by install.{constant}")
 
 
 def _load(path: Path):
@@ -195,6 +217,16 @@ class TestRussianTranslations(CRMTestCase):
 		for expected in ("CRM Lead", "Responsible Manager", "Disqualified", "CRM Sales Manager", "Convert"):
 			self.assertIn(expected, sources)
 		self.assertTrue(any("{0}" in source for source in sources))
+
+	def test_shipped_masters_are_shown_translated(self):
+		"""Link fields, lists and link search show (and find) the masters by their Russian names."""
+		translated = set(frappe.get_attr("frappe.translate.get_translated_doctypes")())
+		for doctype in REFERENCE_DATA:
+			if not frappe.get_meta(doctype).istable:
+				self.assertIn(doctype, translated)
+		sources = {source for source, _context in self.messages}
+		for expected in ("Price Too High", "Website", "Key Account", "Sales", "Negotiation", "Warranty"):
+			self.assertIn(expected, sources)
 
 	def test_every_string_has_a_russian_translation(self):
 		missing = [

@@ -30,6 +30,17 @@ frappe.ui.form.on("CRM Deal", {
 		simple_crm_deal.load_stages(frm);
 	},
 
+	// an action into a lost stage asks for the reason first (public/js/lost_reason.js)
+	before_workflow_action(frm) {
+		return simple_crm_deal.load_stages(frm).then(() =>
+			simple_crm.lost_reason.before_workflow_action(frm, (stage) =>
+				(frm.simple_crm_stages || []).some(
+					(s) => s.stage_name === stage && s.stage_type === "Lost"
+				)
+			)
+		);
+	},
+
 	pipeline(frm) {
 		simple_crm_deal.load_stages(frm).then(() => {
 			const names = frm.simple_crm_stages.map((s) => s.stage_name);

@@ -5,6 +5,13 @@ frappe.ui.form.on("CRM Lead", {
 	refresh(frm) {
 		simple_crm.show_duplicates(frm);
 	},
+
+	// Disqualify (or any action into a lost state) asks for the reason first (public/js/lost_reason.js)
+	before_workflow_action(frm) {
+		return simple_crm.lost_reason.before_workflow_action(frm, (state) =>
+			simple_crm.lost_reason.LEAD_STATES.includes(state)
+		);
+	},
 });
 
 // --- Lead conversion (simple_crm.api.lead.convert) ---------------------------------------------
