@@ -884,9 +884,11 @@ class Dataset:
 					lost_at_stage=path[k - 1],
 				)
 			versions.append((moves[k], self.stage_change(before, state)))
+		position = {stage_name: k for k, stage_name in enumerate(self.stages, start=1)}
 		values = {
 			"name": name,
 			"deal_name": f"{client.client_name} — {items[0]['item_name']}",
+			"furthest_stage_order": max(position[s] for s in path if s in self.open_stages),
 			"client": client.name,
 			"counterparty": self.name("CRM Counterparty", counterparty) if counterparty is not None else None,
 			"source_lead": self.name("CRM Lead", client.lead) if index < self.n_converted else None,
@@ -942,7 +944,7 @@ class Dataset:
 					"data": data,
 				},
 			)
-		order = {stage_name: position for position, stage_name in enumerate(self.stages, start=1)}
+		order = position
 		for k, stage_name in enumerate(path):
 			left_on = moves[k + 1] if k + 1 < len(path) else None
 			rows.add(
@@ -966,6 +968,7 @@ class Dataset:
 					"currency": self.currency,
 					"responsible": responsible,
 					"moved_by": responsible,
+					"deal_creation": created,
 				},
 			)
 		if state["stage_type"] == pipelines.WON:

@@ -280,12 +280,14 @@ class TestScaleGenerator(CRMTestCase):
 				filters={"deal": deal.name},
 				fields=[
 					"stage",
+					"stage_type",
 					"entered_on",
 					"left_on",
 					"next_stage",
 					"days_in_stage",
 					"amount",
 					"stage_order",
+					"deal_creation",
 				],
 				order_by="entered_on asc",
 			)
@@ -310,6 +312,11 @@ class TestScaleGenerator(CRMTestCase):
 			for stay in stays:
 				self.assertEqual(stay.amount, deal.amount)
 				self.assertGreater(stay.stage_order, 0)
+				self.assertEqual(get_datetime(stay.deal_creation), get_datetime(deal.creation))
+			self.assertEqual(
+				frappe.db.get_value("CRM Deal", deal.name, "furthest_stage_order"),
+				max(stay.stage_order for stay in stays if stay.stage_type == "Open"),
+			)
 
 		open_deal = next(deal for deal in deals if deal.stage_type == "Open")
 		doc = frappe.get_doc("CRM Deal", open_deal.name)

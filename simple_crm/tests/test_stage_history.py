@@ -5,7 +5,7 @@ import datetime
 
 import frappe
 
-from simple_crm.stage_history import HISTORY, rebuild_from_versions
+from simple_crm.stage_history import HISTORY, fill_funnel_columns, rebuild_from_versions
 from simple_crm.tests import factories
 from simple_crm.tests.sales_org import email
 from simple_crm.tests.utils import CRMRestTestCase, CRMTestCase
@@ -28,6 +28,7 @@ def stays(deal: str) -> list[dict]:
 			"amount",
 			"responsible",
 			"pipeline",
+			"deal_creation",
 		],
 		order_by="entered_on asc, creation asc",
 	)
@@ -87,6 +88,17 @@ class TestStageHistory(CRMTestCase):
 		# the amount of the deal when it entered each stage
 		self.assertEqual([s.amount for s in history], [1000, 1500, 1500])
 
+	def test_the_deal_keeps_its_furthest_open_stage(self):
+		deal = self.make_deal()
+		self.assertEqual(frappe.db.get_value("CRM Deal", deal.name, "furthest_stage_order"), 1)
+		move(deal.name, "Proposal")
+		self.assertEqual(frappe.db.get_value("CRM Deal", deal.name, "furthest_stage_order"), 2)
+		reason = frappe.get_all("CRM Lost Reason", filters={"applies_to": ("!=", "Lead")}, pluck="name")[0]
+		move(deal.name, "Lost", lost_reason=reason)
+		move(deal.name, "Qualification")  # reopened at the start: it did reach Proposal
+		self.assertEqual(frappe.db.get_value("CRM Deal", deal.name, "furthest_stage_order"), 2)
+		self.assertEqual({s.deal_creation for s in stays(deal.name)}, {MONDAY})
+
 	def test_a_save_without_a_move_writes_no_history(self):
 		deal = self.make_deal()
 		deal.reload()
@@ -131,6 +143,12 @@ class TestStageHistory(CRMTestCase):
 		)
 		rebuild_from_versions()
 		self.assertEqual(len(stays(deal.name)), 3, "a second run changes nothing")
+		# the funnel's columns, filled for history written before they existed
+		frappe.db.set_value("CRM Deal", deal.name, "furthest_stage_order", 0, update_modified=False)
+		frappe.db.set_value(HISTORY, {"deal": deal.name}, "deal_creation", None, update_modified=False)
+		fill_funnel_columns()
+		self.assertEqual(frappe.db.get_value("CRM Deal", deal.name, "furthest_stage_order"), 2)
+		self.assertEqual({s.deal_creation for s in stays(deal.name)}, {MONDAY})
 
 
 class TestStageHistoryAccess(CRMRestTestCase):

@@ -77,6 +77,7 @@ class CRMDeal(Document):
 		currency: DF.Link | None
 		deal_name: DF.Data | None
 		expected_close_date: DF.Date | None
+		furthest_stage_order: DF.Int
 		external_id: DF.Data | None
 		items: DF.Table[CRMDealItem]
 		items_total: DF.Currency
@@ -390,3 +391,14 @@ def on_doctype_update():
 	# the query, each manager's range of `won_on` is read in turn and counted as it is read (a year of a
 	# 500,000-deal site in 0.06 s, against 0.3 s grouping the year's range of the index above).
 	frappe.db.add_index("CRM Deal", ["responsible", "won_on", "amount"], "responsible_won_on_index")
+	# The sales funnel counts a period's new deals of a pipeline per furthest stage reached and outcome,
+	# summing their amounts (and the responsible manager for the filters): answered from this index alone.
+	frappe.db.add_index(
+		"CRM Deal",
+		["pipeline", "creation", "stage_type", "furthest_stage_order", "amount", "responsible"],
+		"funnel_report_index",
+	)
+	# The amount-per-stage report sums the open deals of a pipeline per stage: from this index alone.
+	frappe.db.add_index(
+		"CRM Deal", ["pipeline", "stage_type", "stage", "amount", "responsible"], "open_deals_by_stage_index"
+	)

@@ -20,6 +20,7 @@ class CRMDealStageHistory(Document):
 		currency: DF.Link | None
 		days_in_stage: DF.Float
 		deal: DF.Link
+		deal_creation: DF.Datetime | None
 		entered_on: DF.Datetime | None
 		left_on: DF.Datetime | None
 		moved_by: DF.Link | None
@@ -37,6 +38,12 @@ class CRMDealStageHistory(Document):
 def on_doctype_update():
 	# the funnel reads the stays of a period's deals per deal; the deal's own history is read by deal
 	frappe.db.add_index("CRM Deal Stage History", ["deal", "entered_on"], "deal_entered_on_index")
+	# the funnel reads the finished stays of a period's new deals (by the deal's creation) per stage and days
+	frappe.db.add_index(
+		"CRM Deal Stage History",
+		["pipeline", "deal_creation", "stage", "days_in_stage", "left_on", "deal"],
+		"funnel_stay_index",
+	)
 	# the amount-per-stage report reads the stays that began in a period per pipeline and stage
 	frappe.db.add_index(
 		"CRM Deal Stage History",

@@ -84,17 +84,25 @@ def open_deals_now(pipeline: str, users: list[str] | None) -> list[dict]:
 
 
 def stays_entered(period: Period, pipeline: str, users: list[str] | None) -> list[dict]:
-	where = conditions(users)
+	"""Stays that began in the period per stage, with the amounts at entry. Read from the history's
+	(pipeline, entered_on, stage, amount, deal) index alone; the deals the user may not see (or the filters
+	leave out) are taken away by a semi-join on the deals that remain, never by joining every stay to its
+	deal."""
+	where = SQLConditions()
 	where.add("`history`.`pipeline` = %(pipeline)s", pipeline=pipeline)
 	where.add(
 		"`history`.`entered_on` >= %(start)s and `history`.`entered_on` < %(after_end)s",
 		start=period.first_moment,
 		after_end=period.after_end,
 	)
+	deals = conditions(users)
+	if deals.parts:
+		deals.add("`tabCRM Deal`.`pipeline` = %(pipeline)s", pipeline=pipeline)
+		where.add(f"`history`.`deal` in (select `tabCRM Deal`.`name` from `tabCRM Deal` where {deals.sql()})")
+		where.values.update(deals.values)
 	return frappe.db.sql(
 		f"""select `history`.`stage`, count(*) as deals, sum(`history`.`amount`) as amount
 		from `tabCRM Deal Stage History` `history`
-		join `tabCRM Deal` on `tabCRM Deal`.`name` = `history`.`deal`
 		where {where.sql()}
 		group by `history`.`stage`""",
 		where.values,

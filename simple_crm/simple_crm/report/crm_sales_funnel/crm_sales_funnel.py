@@ -22,9 +22,11 @@ the pipeline's order, then Won and Lost:
 Won and Lost count the cohort's deals that are won or lost today, with their amounts. A pipeline whose
 stages were reordered counts by today's order.
 
-Everything is counted in SQL: the furthest open stage each deal reached (one pass over its history), then
-the number of deals per furthest stage and outcome, and the stays' lengths per stage and tenth of a day;
-no deal is loaded one by one.
+Everything is counted in SQL from two indexes: the deals per furthest open stage reached (which each deal
+keeps, `furthest_stage_order`: the stage's position in the pipeline when the deal entered it) and outcome,
+and the finished stays in the pipeline's stages of the period's new deals (each stay keeps its deal's
+creation) per stage and tenth of a day. For a user who does not see every deal, or with a manager or team
+filter, the stays are those of the deals that remain (a semi-join on them). No deal is loaded one by one.
 """
 
 import frappe
@@ -150,32 +152,19 @@ class Cohort:
 			after_end=period.after_end,
 		)
 		self.where.add_in("`tabCRM Deal`.`responsible`", "users", users)
-		self.where.add(visible("CRM Deal"))
-
-	def position_case(self, open_stages: list[str]) -> tuple[str, dict]:
-		"""SQL giving a history row's open stage position (null for any other stage), with its values."""
-		if not open_stages:
-			return "null", {}
-		whens = " ".join(f"when %(stage_{k})s then {k}" for k in range(1, len(open_stages) + 1))
-		values = {f"stage_{k}": stage for k, stage in enumerate(open_stages, start=1)}
-		return f"case `history`.`stage` {whens} end", values
+		condition = visible("CRM Deal")
+		self.where.add(condition)
+		self.scoped = bool(condition) or users is not None
 
 	def furthest_stages(self, open_stages: list[str]) -> list[dict]:
 		"""Deals and their amount per furthest open stage reached (position) and outcome (stage type)."""
-		case, values = self.position_case(open_stages)
 		return frappe.db.sql(
-			f"""select `furthest`, `outcome`, count(*) as deals, sum(`amount`) as amount
-			from (
-				select `tabCRM Deal`.`name`, `tabCRM Deal`.`stage_type` as outcome,
-					`tabCRM Deal`.`amount` as amount, max({case}) as furthest
-				from `tabCRM Deal`
-				left join `tabCRM Deal Stage History` `history`
-					on `history`.`deal` = `tabCRM Deal`.`name` and `history`.`pipeline` = %(pipeline)s
-				where {self.where.sql()}
-				group by `tabCRM Deal`.`name`
-			) `deals`
-			group by `furthest`, `outcome`""",
-			{**self.where.values, **values},
+			f"""select `tabCRM Deal`.`furthest_stage_order` as furthest, `tabCRM Deal`.`stage_type` as outcome,
+				count(*) as deals, sum(`tabCRM Deal`.`amount`) as amount
+			from `tabCRM Deal`
+			where {self.where.sql()}
+			group by furthest, outcome""",
+			self.where.values,
 			as_dict=True,
 		)
 
@@ -183,15 +172,26 @@ class Cohort:
 		"""Finished stays in each open stage: [(days to 0.1, how many)]."""
 		if not open_stages:
 			return {}
+		stays = SQLConditions()
+		stays.add("`history`.`pipeline` = %(pipeline)s", pipeline=self.pipeline)
+		stays.add(
+			"`history`.`deal_creation` >= %(start)s and `history`.`deal_creation` < %(after_end)s",
+			start=self.period.first_moment,
+			after_end=self.period.after_end,
+		)
+		stays.add("`history`.`stage` in %(open_stages)s", open_stages=tuple(open_stages))
+		stays.add("`history`.`left_on` is not null")
+		if self.scoped:
+			stays.add(
+				f"`history`.`deal` in (select `tabCRM Deal`.`name` from `tabCRM Deal` where {self.where.sql()})"
+			)
+			stays.values.update(self.where.values)
 		rows = frappe.db.sql(
 			f"""select `history`.`stage`, round(`history`.`days_in_stage`, 1) as days, count(*) as stays
-			from `tabCRM Deal`
-			join `tabCRM Deal Stage History` `history`
-				on `history`.`deal` = `tabCRM Deal`.`name` and `history`.`pipeline` = %(pipeline)s
-			where {self.where.sql()} and `history`.`left_on` is not null
-				and `history`.`stage` in %(open_stages)s
+			from `tabCRM Deal Stage History` `history`
+			where {stays.sql()}
 			group by `history`.`stage`, days""",
-			{**self.where.values, "open_stages": tuple(open_stages)},
+			stays.values,
 			as_dict=True,
 		)
 		days: dict[str, list] = {}
