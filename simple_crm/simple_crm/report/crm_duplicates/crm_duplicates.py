@@ -16,10 +16,20 @@ from pypika.terms import Case
 from simple_crm.constants import LEAD_CONVERTED
 from simple_crm.duplicates import CONTACT_POINT, KINDS, TRACKED_DOCTYPES, describe_records
 
+# Groups listed at most: the first ones by kind and value (a site with a million leads has tens of thousands
+# of groups; the kind and record type filters narrow them)
+MAX_GROUPS = 500
+
 
 def execute(filters: dict | None = None):
 	filters = frappe._dict(filters or {})
-	return get_columns(), get_data(filters)
+	data = get_data(filters)
+	message = None
+	if data and data[-1]["group"] >= MAX_GROUPS:
+		message = _(
+			"Showing the first {0} groups by kind and value; filter by kind or record type to see others"
+		).format(MAX_GROUPS)
+	return get_columns(), data, message
 
 
 def get_columns() -> list[dict]:
@@ -106,7 +116,8 @@ def get_group_members(filters) -> list[dict]:
 			frappe.throw(_("Unknown record type {0}").format(filters.doctype))
 		has_doctype = Sum(Case().when(point.reference_doctype == filters.doctype, 1).else_(0))
 		groups = groups.having(has_doctype > 0)
-	groups = groups.as_("dup")
+	# read in the order of the (kind, value) index, it stops at the first MAX_GROUPS groups
+	groups = groups.orderby(point.kind).orderby(point.value).limit(MAX_GROUPS).as_("dup")
 
 	return (
 		live(frappe.qb.from_(point))
