@@ -37,10 +37,11 @@ resolve_db_admin
 link_app
 
 cd "$BENCH_PATH"
-# the test runners, and aiosmtpd and Playwright for the e-mail and browser tests (pyproject.toml's dev-dependencies)
-DEV_IMPORTS='import pytest, xmlrunner, aiosmtpd, playwright'
+# the test runners, aiosmtpd and Playwright for the e-mail and browser tests, and hypothesis-jsonschema, jsonschema and
+# openapi-spec-validator for the API description's tests (pyproject.toml's dev-dependencies)
+DEV_IMPORTS='import pytest, xmlrunner, aiosmtpd, playwright, hypothesis_jsonschema, jsonschema, openapi_spec_validator'
 if ! "$BENCH_PATH/env/bin/python" -c "$DEV_IMPORTS" 2>/dev/null; then
-	say "Installing development requirements (test runners, aiosmtpd, Playwright)"
+	say "Installing development requirements (test runners, aiosmtpd, Playwright, hypothesis-jsonschema, openapi-spec-validator)"
 	bench setup requirements --dev
 	pin_setuptools
 	"$BENCH_PATH/env/bin/python" -c "$DEV_IMPORTS" ||

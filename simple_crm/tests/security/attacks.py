@@ -1271,6 +1271,9 @@ COVERAGE: dict[str, Attack | NotApplicable] = {
 		"changed through it), for other web forms Frappe's own accept with its permission checks"
 	),
 	# SMS (simple_crm.integrations.sms): only to records the user can see, only at their own numbers
+	"simple_crm.api.openapi.spec": NA(
+		"the API description, the same file for everyone: no argument, no record"
+	),
 	"simple_crm.api.sms.options": NA("the SMS switch and limits of the settings: no record"),
 	"simple_crm.api.sms.recipients": A(
 		{"doctype": "{dt}", "name": "{dn}"}, doctypes=("CRM Lead", "CRM Client", "Contact"), expect="refused"
