@@ -14,6 +14,7 @@ import json
 import frappe
 from frappe import _
 from frappe.rate_limiter import rate_limit
+from frappe.utils import escape_html
 from frappe.website.doctype.web_form.web_form import accept as frappe_accept
 
 from simple_crm.integrations import web_to_lead
@@ -54,9 +55,18 @@ def submit():
 @frappe.whitelist(allow_guest=True, methods=["POST"])
 @checked_arguments
 def accept(web_form: str, data: str | dict | None = None):
-	"""Frappe's web form endpoint: a submission of a web form for CRM Lead is a website inquiry."""
-	if frappe.db.get_value("Web Form", web_form, "doc_type") != "CRM Lead":
-		return frappe_accept(web_form=web_form, data=data)
+	"""Frappe's web form endpoint: a submission of a web form for CRM Lead is a website inquiry. Other web
+	forms go on to Frappe, with their data checked first (Frappe fails on data that is not a JSON object and on
+	a web form that does not exist with a 500)."""
+	doc_type = frappe.db.get_value("Web Form", web_form, "doc_type")
+	if doc_type is None:
+		frappe.throw(
+			_("Web Form {0} not found").format(frappe.bold(escape_html(str(web_form)[:140]))),
+			frappe.DoesNotExistError,
+			title=_("Not Found"),
+		)
+	if doc_type != "CRM Lead":
+		return frappe_accept(web_form=web_form, data=json.dumps(parse_web_form_data(data)))
 	return accept_inquiry(data)
 
 

@@ -1,5 +1,7 @@
 """Link search, the Desk's search bar and counts, each under the row-level rules."""
 
+import functools
+import inspect
 import re
 
 import frappe
@@ -8,6 +10,7 @@ from frappe.utils import cint
 
 from simple_crm.constants import ROW_LEVEL_DOCTYPES
 from simple_crm.permissions.rules import condition_for, parents_of
+from simple_crm.security.input import checked_arguments
 
 SEARCHABLE_FIELDTYPES = frozenset(
 	{"Data", "Text", "Small Text", "Long Text", "Link", "Select", "Read Only", "Text Editor"}
@@ -38,7 +41,24 @@ STOPWORDS = frozenset(
 CANDIDATES = 200
 
 
+def with_defaults(fn):
+	"""Frappe's `validate_and_sanitize_search_inputs` reads `searchfield`, `start` and `page_len` from the
+	keyword arguments, and failed with a KeyError (a 500) when a direct call left them out: the signature's
+	defaults are filled in first (a missing required argument is refused by `checked_arguments`)."""
+	signature = inspect.signature(fn)
+
+	@functools.wraps(fn)
+	def wrapper(*args, **kwargs):
+		bound = signature.bind_partial(*args, **kwargs)
+		bound.apply_defaults()
+		return fn(**bound.arguments)
+
+	return wrapper
+
+
 @frappe.whitelist()
+@checked_arguments
+@with_defaults
 @frappe.validate_and_sanitize_search_inputs
 def search_visible(
 	doctype: str,

@@ -36,6 +36,7 @@ from frappe import _
 from frappe.model import default_fields
 
 from simple_crm.permissions import ROW_LEVEL_DOCTYPES, record_visible, sees_everything
+from simple_crm.security.input import existing_doctype
 
 AUTO_REPEAT = "Auto Repeat"
 # the one doctype users who do not see everything may repeat
@@ -216,6 +217,7 @@ def generate_message_preview(
 	from frappe.utils.jinja import get_jenv
 	from jinja2 import TemplateError
 
+	existing_doctype(reference_dt, "reference_dt")
 	user = frappe.session.user
 	if may_use_templates(user):
 		return auto_repeat.generate_message_preview(reference_dt, reference_doc, message, subject)

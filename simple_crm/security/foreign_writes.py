@@ -22,10 +22,13 @@ may not change.
 Every refusal is a `ForeignRecordError`, a PermissionError: REST answers 403 and nothing is written.
 """
 
+import json
+
 import frappe
 from frappe import _
 
 from simple_crm.permissions import ROW_LEVEL_DOCTYPES, record_visible
+from simple_crm.security.input import existing_doctype, json_argument
 
 # comments a person adds through the Desk (Frappe's own notes on a record, Info, Edit, Assigned..., are
 # written by the system on behalf of whoever triggered them and stay out of this)
@@ -133,6 +136,7 @@ def toggle_like(doctype: str, name: str, add: str = "No"):
 	"""frappe.desk.like.toggle_like, for records the user can read (Frappe checks nothing)."""
 	from frappe.desk.like import toggle_like as frappe_toggle_like
 
+	existing_doctype(doctype)
 	refuse_unless_visible(doctype, name)
 	frappe.has_permission(doctype, "read", name, throw=True)
 	return frappe_toggle_like(doctype, name, add)
@@ -143,6 +147,7 @@ def add_tag(tag: str, dt: str, dn: str, color: str | None = None):
 	"""frappe.desk.doctype.tag.tag.add_tag, with the write check first."""
 	from frappe.desk.doctype.tag import tag as tags
 
+	existing_doctype(dt, "dt")
 	refuse_unless_writable(dt, dn)
 	return tags.add_tag(tag, dt, dn, color)
 
@@ -152,9 +157,12 @@ def add_tags(tags: str | list, dt: str, docs: str | list, color: str | None = No
 	"""frappe.desk.doctype.tag.tag.add_tags, with the write check first on every record."""
 	from frappe.desk.doctype.tag import tag as tag_module
 
-	for name in frappe.parse_json(docs) or []:
+	existing_doctype(dt, "dt")
+	tags = json_argument(tags, "tags", list)
+	docs = json_argument(docs, "docs", list)
+	for name in docs:
 		refuse_unless_writable(dt, name)
-	return tag_module.add_tags(tags, dt, docs, color)
+	return tag_module.add_tags(json.dumps(tags), dt, json.dumps(docs), color)
 
 
 @frappe.whitelist(methods=["POST"])
@@ -162,5 +170,6 @@ def remove_tag(tag: str, dt: str, dn: str):
 	"""frappe.desk.doctype.tag.tag.remove_tag, with the write check first."""
 	from frappe.desk.doctype.tag import tag as tags
 
+	existing_doctype(dt, "dt")
 	refuse_unless_writable(dt, dn)
 	return tags.remove_tag(tag, dt, dn)

@@ -462,3 +462,36 @@ def argument_message(fn, name: str, value) -> str:
 	if types & {int, float}:
 		return _("{0} must be a number, got {1}").format(argument_label(name), shown(value))
 	return _("{0} has a value of the wrong kind: {1}").format(argument_label(name), shown(value))
+
+
+# --- arguments of the Frappe methods the app replaces -----------------------------------------------------
+
+
+def existing_doctype(doctype, name: str = "doctype") -> str:
+	"""The name of a DocType, as a method got it. Frappe answers a name no DocType has (or an empty one)
+	with an ImportError, a 500; here it is a translated 404 naming the argument."""
+	if not isinstance(doctype, str) or not doctype.strip() or not frappe.db.exists("DocType", doctype):
+		frappe.throw(
+			_("{0}: {1} is not a document type").format(argument_label(name), shown(doctype)),
+			frappe.DoesNotExistError,
+			title=_("Not Found"),
+		)
+	return doctype
+
+
+def json_argument(value, name: str, kind: type):
+	"""An argument that is a `kind` (list or dict), or the same JSON-encoded. Frappe parses such arguments
+	with json.loads and fails on anything else with a 500; here it is a translated 417 naming the argument."""
+	if isinstance(value, str):
+		try:
+			value = json.loads(value)
+		except ValueError:
+			value = None
+	if not isinstance(value, kind):
+		expected = {list: _("a list"), dict: _("an object")}.get(kind, _("a list or an object"))
+		frappe.throw(
+			_("{0} must be {1} (or the same as JSON)").format(argument_label(name), expected),
+			BadInputError,
+			title=_("Invalid value"),
+		)
+	return value

@@ -330,10 +330,12 @@ def dashboard_chart(
 	must be a plain column, and heatmaps are left to those who see every record."""
 	from frappe.desk.doctype.dashboard_chart.dashboard_chart import get
 
+	from simple_crm.security.input import json_argument
+
 	config = (
 		frappe.get_doc("Dashboard Chart", chart_name)
 		if chart_name
-		else frappe._dict(frappe.parse_json(chart))
+		else frappe._dict(json_argument(chart, "chart", dict))
 	)
 	check_chart(config)
 	return get(

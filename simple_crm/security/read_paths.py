@@ -19,6 +19,8 @@ even a count that moves with them. Frappe answers several requests without askin
 - messages about other records name them only to those who can see them (`shown`, `shown_list`).
 """
 
+import json
+
 import frappe
 from frappe import _
 from frappe.model import default_fields
@@ -30,6 +32,7 @@ from simple_crm.permissions import (
 	record_visible,
 	sees_everything,
 )
+from simple_crm.security.input import existing_doctype, json_argument
 
 # Frappe's doctypes whose rows describe another record: doctype -> (field naming its doctype, its name)
 REFERENCE_FIELDS = {
@@ -209,6 +212,8 @@ def get_group_by_count(doctype: str, current_filters: str, field: str) -> list[d
 	record. Here the records counted are the ones `frappe.get_list` gives the user."""
 	from frappe.desk.listview import get_group_by_count as frappe_get_group_by_count
 
+	existing_doctype(doctype)
+	current_filters = json.dumps(json_argument(current_filters, "current_filters", (dict, list)))
 	if field != "assigned_to":
 		return frappe_get_group_by_count(doctype, current_filters, field)
 	visible = frappe.get_list(

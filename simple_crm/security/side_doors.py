@@ -34,6 +34,7 @@ from frappe import _
 
 from simple_crm.permissions import ROW_LEVEL_DOCTYPES, record_visible
 from simple_crm.security.foreign_writes import refuse_unless_visible, refuse_unless_writable
+from simple_crm.security.input import existing_doctype
 
 
 class FileNotVisibleError(frappe.PermissionError):
@@ -133,6 +134,7 @@ def get(doctype: str, name: str | int | None = None, filters=None, parent: str |
 	match the user cannot see is answered like no match."""
 	from frappe import client
 
+	existing_doctype(doctype)
 	if not name and filters is not None and not frappe.get_meta(doctype).issingle:
 		parsed = frappe.parse_json(filters)
 		found = frappe.get_list(
@@ -179,6 +181,7 @@ def add_attachments(doctype: str, name: str, attachments: str | list):
 	record must be the user's to change and every file one they may read. Frappe copies any file."""
 	from frappe.utils import file_manager
 
+	existing_doctype(doctype)
 	refuse_unless_writable(doctype, name)
 	if isinstance(attachments, str):
 		attachments = frappe.parse_json(attachments)
