@@ -1340,6 +1340,12 @@ COVERAGE: dict[str, Attack | NotApplicable] = {
 		expect="refused",
 	),
 	"simple_crm.api.exchange.changes": once({}, expect="refused"),
+	# 1C exchange (simple_crm.integrations.commerceml): a guest method that checks its caller itself
+	"simple_crm.api.commerceml.exchange": NA(
+		"1C's exchange protocol: a guest method that authenticates the integration user itself (HTTP Basic with "
+		"its API key and secret, then a session cookie) and answers the protocol's plain text; a sales "
+		"manager's key, bad credentials and a missing session are refused (tests/test_commerceml.py)"
+	),
 	# Telegram (simple_crm.integrations.telegram): replies only from records the user can see
 	"simple_crm.api.telegram.webhook": NA(
 		"Telegram's updates: a guest's, with the webhook secret in its header, about no record the caller names "
