@@ -85,9 +85,9 @@ def open_deals_now(pipeline: str, users: list[str] | None) -> list[dict]:
 
 def stays_entered(period: Period, pipeline: str, users: list[str] | None) -> list[dict]:
 	"""Stays that began in the period per stage, with the amounts at entry. Read from the history's
-	(pipeline, entered_on, stage, amount, deal) index alone; the deals the user may not see (or the filters
-	leave out) are taken away by a semi-join on the deals that remain, never by joining every stay to its
-	deal."""
+	(pipeline, entered_on, stage, amount, deal) index alone for a user who sees every deal; for anyone else
+	(or with a manager or team filter) from the deals that remain, each joined to its stays, never every stay
+	of the period to its deal."""
 	where = SQLConditions()
 	where.add("`history`.`pipeline` = %(pipeline)s", pipeline=pipeline)
 	where.add(
@@ -96,13 +96,18 @@ def stays_entered(period: Period, pipeline: str, users: list[str] | None) -> lis
 		after_end=period.after_end,
 	)
 	deals = conditions(users)
+	source = "`tabCRM Deal Stage History` `history`"
 	if deals.parts:
+		# the deals that remain first, then their stays by the (deal, entered_on) index
 		deals.add("`tabCRM Deal`.`pipeline` = %(pipeline)s", pipeline=pipeline)
-		where.add(f"`history`.`deal` in (select `tabCRM Deal`.`name` from `tabCRM Deal` where {deals.sql()})")
+		source = (
+			f"(select `tabCRM Deal`.`name` from `tabCRM Deal` where {deals.sql()}) `deals` "
+			f"straight_join {source} on `history`.`deal` = `deals`.`name`"
+		)
 		where.values.update(deals.values)
 	return frappe.db.sql(
 		f"""select `history`.`stage`, count(*) as deals, sum(`history`.`amount`) as amount
-		from `tabCRM Deal Stage History` `history`
+		from {source}
 		where {where.sql()}
 		group by `history`.`stage`""",
 		where.values,
