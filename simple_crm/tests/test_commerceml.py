@@ -306,8 +306,14 @@ class TestCommerceML(CRMRestTestCase):
 			"escape.zip": (self.zipped("../evil.xml", sample("orders_utf8.xml")), "evil"),
 			"not-a-zip.zip": (b"PK\x03\x04 not really", "zip"),
 		}
+		# files that read as whole documents are imported as they arrive: their refusal is the upload's answer
+		whole = {"bad-inn.xml", "unknown-deal.xml"}
 		for name, (data, reason) in bad.items():
 			with self.subTest(name):
+				if name in whole:
+					self.failure("file", cookie, filename=name, body=data, contains=reason)
+					self.failure("import", cookie, filename=name, contains=name)
+					continue
 				self.assertEqual(self.ok("file", cookie, filename=name, body=data), "success")
 				self.failure("import", cookie, filename=name, contains=reason)
 		self.assertEqual(self.counts(), before)
@@ -315,6 +321,24 @@ class TestCommerceML(CRMRestTestCase):
 		# the session survives its refusals
 		self.send(cookie, "orders-2.xml", sample("orders_utf8.xml"))
 		self.assertEqual(len(self.exchanged()["CRM Order"]), 2)
+
+	def test_orders_sent_without_an_import_call(self):
+		"""The orders exchange of a stock 1C: checkauth, init, the file (here in two parts), query, success;
+		the file is imported when its last part arrives."""
+		cookie = self.login()
+		self.ok("init", cookie)
+		data = sample("orders_utf8.xml")
+		half = len(data) // 2
+		self.assertEqual(self.ok("file", cookie, filename="orders.xml", body=data[:half]), "success")
+		self.assertEqual(self.exchanged()["CRM Order"], [], "half a file is not imported")
+		self.assertEqual(self.ok("file", cookie, filename="orders.xml", body=data[half:]), "success")
+		self.assertEqual(len(self.exchanged()["CRM Order"]), 2)
+		# an import call after it changes nothing
+		before = self.exchanged()
+		self.assertEqual(self.ok("import", cookie, filename="orders.xml"), "success")
+		self.assertEqual(self.exchanged(), before)
+		self.ok("query", cookie)
+		self.assertEqual(self.ok("success", cookie), "success")
 
 	def test_the_exchange_switched_off_refuses_checkauth(self):
 		frappe.db.set_single_value(SETTINGS, "accounting_enabled", 0)

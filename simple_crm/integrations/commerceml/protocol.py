@@ -273,18 +273,44 @@ def upload(filename, entry):
 	if state["imported"].pop(name, None):
 		save_session(digest, state)
 	entry.summary = f"{len(body)} bytes"
+	# 1C's exchange of orders (type=sale) may send its file without calling import afterwards: the file is
+	# imported as soon as what arrived reads as a whole document. A part of a larger file does not (an XML
+	# document without its end, a zip without its directory), nor does a file that cannot be read: both wait
+	# for the next part or for import, which says why it cannot be read.
+	with open(os.path.join(path, name), "rb") as handle:
+		data = handle.read()
+	try:
+		items = reader.read(name, data)
+	except reader.CommerceMLError:
+		return "success", "text/plain"
+	try:
+		import_items(digest, state, name, items, entry)
+	except Exception:
+		# refused as a whole: the file goes, so that 1C's next try of it starts from nothing
+		os.remove(os.path.join(path, name))
+		raise
+	entry.summary = f"{len(body)} bytes, imported: {entry.summary}"
 	return "success", "text/plain"
 
 
 def import_file(filename, entry):
 	digest, state = session()
 	name = checked_filename(filename)
+	if state["imported"].get(name):
+		entry.summary = "imported when uploaded"
+		return "success", "text/plain"
 	path = os.path.join(folder(digest), name)
 	if not os.path.isfile(path):
 		refuse(_("The file {0} was not uploaded in this session").format(name))
 	with open(path, "rb") as handle:
 		data = handle.read()
-	counterparties, orders, skipped = reader.read(name, data)
+	import_items(digest, state, name, reader.read(name, data), entry)
+	return "success", "text/plain"
+
+
+def import_items(digest: str, state: dict, name: str, items: tuple, entry) -> None:
+	"""Write an upload's counterparties and orders (all or nothing) and mark the file imported."""
+	counterparties, orders, skipped = items
 	complete_names(counterparties)
 	assign_clients(counterparties, orders)
 	values = config()
@@ -317,7 +343,6 @@ def import_file(filename, entry):
 		"{}: {}".format(what, ", ".join(f"{n} {k}" for k, n in totals.items() if n) or "none")
 		for what, totals in counts.items()
 	) + (f"; {skipped} other documents skipped" if skipped else "")
-	return "success", "text/plain"
 
 
 def complete_names(items: list[dict]) -> None:
