@@ -10,8 +10,6 @@ person and its counterparty with the same phone) is that client's own data, not 
 
 import frappe
 from frappe import _
-from frappe.query_builder.functions import Count, Sum
-from pypika.terms import Case
 
 from simple_crm.constants import LEAD_CONVERTED
 from simple_crm.duplicates import CONTACT_POINT, KINDS, TRACKED_DOCTYPES, describe_records
@@ -89,47 +87,61 @@ def get_data(filters) -> list[dict]:
 
 
 def get_group_members(filters) -> list[dict]:
-	"""Index rows of every (kind, value) held by two or more live records."""
-	point = frappe.qb.DocType(CONTACT_POINT)
-	lead = frappe.qb.DocType("CRM Lead")
+	"""Index rows of the first MAX_GROUPS (kind, value) pairs held by two or more live records.
 
-	def live(query):
-		return query.left_join(lead).on(
-			(point.reference_doctype == "CRM Lead") & (lead.name == point.reference_name)
-		)
-
-	not_converted = lead.name.isnull() | (lead.status != LEAD_CONVERTED)
-
-	groups = (
-		live(frappe.qb.from_(point))
-		.select(point.kind, point.value)
-		.where(not_converted)
-		.groupby(point.kind, point.value)
-		.having(Count("*") > 1)
-	)
+	The pairs held twice or more are found first from the (kind, value) index alone, in its order, and the
+	scan stops once enough are found; only their rows are then read with their leads, and a pair is kept
+	when two of its records are live (converted leads are history, not duplicates)."""
+	where, values = ["1 = 1"], {}
 	if filters.get("kind"):
 		if filters.kind not in KINDS:
 			frappe.throw(_("Unknown kind {0}").format(filters.kind))
-		groups = groups.where(point.kind == filters.kind)
+		where.append("`kind` = %(kind)s")
+		values["kind"] = filters.kind
+	having = ["count(*) > 1"]
 	if filters.get("doctype"):
 		if filters.doctype not in TRACKED_DOCTYPES:
 			frappe.throw(_("Unknown record type {0}").format(filters.doctype))
-		has_doctype = Sum(Case().when(point.reference_doctype == filters.doctype, 1).else_(0))
-		groups = groups.having(has_doctype > 0)
-	# read in the order of the (kind, value) index, it stops at the first MAX_GROUPS groups
-	groups = groups.orderby(point.kind).orderby(point.value).limit(MAX_GROUPS).as_("dup")
+		having.append("sum(`reference_doctype` = %(doctype)s) > 0")
+		values["doctype"] = filters.doctype
+	members: list[dict] = []
+	offset, batch = 0, MAX_GROUPS * 2
+	groups_found = 0
+	while groups_found < MAX_GROUPS:
+		pairs = frappe.db.sql(
+			f"""select `kind`, `value` from `tab{CONTACT_POINT}` where {" and ".join(where)}
+			group by `kind`, `value` having {" and ".join(having)}
+			order by `kind`, `value` limit %(batch)s offset %(offset)s""",
+			{**values, "batch": batch, "offset": offset},
+		)
+		if not pairs:
+			break
+		rows = live_rows(pairs)
+		counts: dict[tuple, int] = {}
+		for row in rows:
+			counts[(row.kind, row.value)] = counts.get((row.kind, row.value), 0) + 1
+		for pair in pairs:
+			if counts.get(tuple(pair), 0) > 1 and groups_found < MAX_GROUPS:
+				groups_found += 1
+				members.extend(row for row in rows if (row.kind, row.value) == tuple(pair))
+		if len(pairs) < batch:
+			break
+		offset += batch
+	return members
 
-	return (
-		live(frappe.qb.from_(point))
-		.join(groups)
-		.on((groups.kind == point.kind) & (groups.value == point.value))
-		.select(point.kind, point.value, point.reference_doctype, point.reference_name)
-		.where(not_converted)
-		.orderby(point.kind)
-		.orderby(point.value)
-		.orderby(point.reference_doctype)
-		.orderby(point.reference_name)
-		.run(as_dict=True)
+
+def live_rows(pairs) -> list[dict]:
+	"""The index rows of the pairs whose record is not a converted lead, in (kind, value, record) order."""
+	return frappe.db.sql(
+		f"""select `point`.`kind`, `point`.`value`, `point`.`reference_doctype`, `point`.`reference_name`
+		from `tab{CONTACT_POINT}` `point`
+		left join `tabCRM Lead` `lead`
+			on `point`.`reference_doctype` = 'CRM Lead' and `lead`.`name` = `point`.`reference_name`
+		where (`point`.`kind`, `point`.`value`) in %(pairs)s
+			and (`lead`.`name` is null or `lead`.`status` != %(converted)s)
+		order by `point`.`kind`, `point`.`value`, `point`.`reference_doctype`, `point`.`reference_name`""",
+		{"pairs": tuple(tuple(pair) for pair in pairs), "converted": LEAD_CONVERTED},
+		as_dict=True,
 	)
 
 
