@@ -62,9 +62,15 @@ class Client360Data:
 			n["CP1"] = factories.make_counterparty(n["C1"]).name
 			n["CP2"] = factories.make_counterparty(n["C1"]).name
 			n["contact"] = factories.make_contact(n["C1"], first_name="Иван", last_name="Петров").name
+		# accounting's figures (dated, so the orders below do not replace them with their own sums)
+		synced = "2031-04-01 12:00:00"
 		frappe.db.set_value("CRM Client", n["C1"], {"turnover": 12000, "debt": 500})
-		frappe.db.set_value("CRM Counterparty", n["CP1"], {"turnover": 5000, "debt": 300})
-		frappe.db.set_value("CRM Counterparty", n["CP2"], {"turnover": 7000, "debt": 200})
+		frappe.db.set_value(
+			"CRM Counterparty", n["CP1"], {"turnover": 5000, "debt": 300, "accounting_synced_on": synced}
+		)
+		frappe.db.set_value(
+			"CRM Counterparty", n["CP2"], {"turnover": 7000, "debt": 200, "accounting_synced_on": synced}
+		)
 		for key, responsible, created, amount, counterparty in (
 			("D1", sales1, "2031-11-01", 1000, n["CP1"]),
 			("D2", sales1, "2031-05-01", 2000, n["CP2"]),

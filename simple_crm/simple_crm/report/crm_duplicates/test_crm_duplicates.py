@@ -12,7 +12,7 @@ SBER_INN = "7707083893"
 
 def run(**filters) -> dict[str, list[tuple]]:
 	"""Report rows per value: [(doctype, name, title, records in group)], groups numbered apart."""
-	_columns, data = execute(frappe._dict(filters))
+	_columns, data, _message = execute(frappe._dict(filters))
 	groups: dict[str, list[tuple]] = {}
 	numbers: dict[str, set] = {}
 	for row in data:
@@ -51,7 +51,7 @@ class TestCRMDuplicatesReport(CRMTestCase):
 				]
 			),
 		)
-		columns, _data = execute(frappe._dict())
+		columns, _data, _message = execute(frappe._dict())
 		self.assertEqual(
 			[c["fieldname"] for c in columns],
 			[
