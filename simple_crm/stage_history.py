@@ -36,7 +36,9 @@ def record_move(deal, moved_on=None) -> None:
 	close_open_stay(deal.name, moved_on, deal.stage)
 	order = open_stay(deal, moved_on)
 	if deal.stage_type == pipelines.OPEN and order > (deal.get("furthest_stage_order") or 0):
-		deal.db_set("furthest_stage_order", order, update_modified=False)
+		# the column alone: no version, no modified, no second round of the deal's hooks
+		deal.furthest_stage_order = order
+		frappe.db.set_value("CRM Deal", deal.name, "furthest_stage_order", order, update_modified=False)
 
 
 def close_open_stay(deal: str, left_on, next_stage: str | None) -> None:
