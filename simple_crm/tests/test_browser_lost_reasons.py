@@ -141,8 +141,9 @@ class TestLostReasonDialogs(DeskBrowserTestCase):
 		self.assertEqual(frappe.db.get_value("CRM Deal", deal.name, "stage"), "Qualification")
 		self.shot(page, "kanban card back")
 
-		self.drag(page, card, '.kanban-column[data-column-value="Lost"] .kanban-cards')
-		dialog = self.reason_dialog(page, "Почему сделка проиграна?")
+		dialog = self.drop_for_the_dialog(
+			page, card, '.kanban-column[data-column-value="Lost"] .kanban-cards'
+		)
 		dialog.locator('select[data-fieldname="lost_reason"]').select_option(label="Нет бюджета")
 		self.timed(
 			page,
@@ -155,6 +156,19 @@ class TestLostReasonDialogs(DeskBrowserTestCase):
 		self.assertEqual(
 			frappe.db.get_value("CRM Deal", deal.name, ["stage", "lost_reason"]), ("Lost", "No Budget")
 		)
+
+	def drop_for_the_dialog(self, page, source: str, target: str):
+		"""Drag the card again until the board takes the drop (a drag right after the board put the card back
+		can start before the card is draggable again; a person would simply drag once more)."""
+		for _attempt in range(3):
+			self.drag(page, source, target)
+			dialog = self.dialog(page)
+			try:
+				dialog.wait_for(state="visible", timeout=5000)
+			except Exception:
+				continue
+			return self.reason_dialog(page, "Почему сделка проиграна?")
+		self.fail("dropping the card into Lost never opened the reason dialog")
 
 	def drag(self, page, source: str, target: str) -> None:
 		"""Drag as a mouse does (the board's Sortable listens to pointer moves, not to HTML5 drag events)."""
