@@ -53,7 +53,8 @@ if ping_ok; then
 	say "The Desk already answers on port $HTTP_PORT"
 else
 	say "Starting the web server, a background worker and the scheduler"
-	start_bg web bench serve --port "$HTTP_PORT" --noreload
+	# on loopback only (`bench serve` would listen on every interface), with /assets and /files as it serves them
+	start_bg web bash -c "cd '$BENCH_PATH/sites' && exec '$BENCH_PATH/env/bin/python' -m simple_crm.serve '$SITE_NAME' '$HTTP_PORT'"
 	start_bg worker bench worker
 	start_bg schedule bench schedule
 	for _ in $(seq 1 60); do

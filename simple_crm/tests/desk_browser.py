@@ -1,6 +1,6 @@
 """The Desk in a real browser: the base of the tests that work the CRM as its users do.
 
-`DeskBrowserTestCase` serves the test site on loopback in a process of its own (simple_crm.tests.web_server),
+`DeskBrowserTestCase` serves the test site on loopback in a process of its own (simple_crm.tests.web_server, serving simple_crm.serve),
 starts Debian's Chromium headless through Playwright and gives each test:
 
 - `login(user)`: a browser of its own for `user` (a password is set for them, their language is Russian for

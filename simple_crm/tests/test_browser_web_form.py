@@ -1,5 +1,5 @@
 """The public inquiry form (/inquiry) in a real browser: Debian's Chromium, headless, driven by Playwright,
-against the test site served over HTTP on loopback in a process of its own (simple_crm.tests.web_server).
+against the test site served over HTTP on loopback in a process of its own (simple_crm.tests.web_server, serving simple_crm.serve).
 
 A visitor reading Russian opens the page, fills the form and sends it; the page's own scripts (Frappe's web
 form and the app's honeypot) post it, and the lead is on the site. The tests fail, never skip, when

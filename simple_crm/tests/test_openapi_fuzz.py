@@ -1,6 +1,6 @@
 """Every operation of the OpenAPI description (simple_crm/api/openapi.json), fuzzed over HTTP.
 
-The test site is served on loopback in a process of its own (simple_crm.tests.web_server). For each
+The test site is served on loopback in a process of its own (simple_crm.tests.web_server, serving simple_crm.serve). For each
 operation, hypothesis (with hypothesis-jsonschema) makes a few requests from its parameter and request body
 schemas, deterministically (derandomized), and sends them as a sales manager with an API token and, for the
 public operations, as a guest. Every answer must hold:

@@ -1,10 +1,7 @@
-"""One site over HTTP on loopback, as `bench serve` serves it (Frappe's application with /assets and /files),
-for the tests that drive a real browser. `bench serve` itself listens on every interface; this listens on
-127.0.0.1 only.
+"""The test site over HTTP on loopback, for the tests that drive a real browser or call it over HTTP.
 
-	cd ~/frappe-bench/sites && ../env/bin/python -m simple_crm.tests.web_server SITE PORT
-
-`serve(site)` starts it in a process of its own on a free port and stops it on exit.
+`serve(site)` starts simple_crm.serve (the site as `bench serve` serves it, with /assets and /files, on
+127.0.0.1 only) in a process of its own on a free port and stops it on exit.
 """
 
 import contextlib
@@ -15,23 +12,6 @@ import subprocess
 import sys
 import tempfile
 import time
-
-
-def application(site: str, sites_path: str):
-	import frappe.app
-
-	frappe.app._site = site
-	frappe.app._sites_path = sites_path
-	# Frappe's own wrapping for `bench serve`: /assets from sites/assets, /files from the site's public files
-	return frappe.app.application_with_statics()
-
-
-def main() -> None:
-	from werkzeug.serving import make_server
-
-	site, port = sys.argv[1], int(sys.argv[2])
-	server = make_server("127.0.0.1", port, application(site, os.getcwd()), threaded=True)
-	server.serve_forever()
 
 
 def free_port() -> int:
@@ -46,7 +26,7 @@ def serve(site: str, sites_path: str, seconds: float = 60):
 	port = free_port()
 	log = tempfile.TemporaryFile()
 	process = subprocess.Popen(
-		[sys.executable, "-m", "simple_crm.tests.web_server", site, str(port)],
+		[sys.executable, "-m", "simple_crm.serve", site, str(port)],
 		cwd=sites_path,
 		stdout=log,
 		stderr=subprocess.STDOUT,
@@ -77,7 +57,3 @@ def serve(site: str, sites_path: str, seconds: float = 60):
 			process.kill()
 			process.wait()
 		log.close()
-
-
-if __name__ == "__main__":
-	main()
