@@ -188,4 +188,20 @@ def item_key(item: dict, field: str = "external_id") -> str | None:
 	return value.strip()[:140] if isinstance(value, str) and value.strip() else None
 
 
-__all__ = ["ItemError", "Results", "first_occurrence", "item_key", "run"]
+def parsed_items(items: list[dict], parse, results: Results) -> dict[int, dict]:
+	"""index -> checked values of the items to write: each item checked by `parse` (an ItemError is that
+	item's reported error), and of several items for one external ID the first one only."""
+	keys = [item_key(item) for item in items]
+	parsed: dict[int, dict] = {}
+	for index, item in enumerate(items):
+		try:
+			parsed[index] = parse(item)
+		except ItemError as e:
+			results.error(index, e.message, keys[index])
+	first = first_occurrence(
+		results, [parsed[i]["external_id"] if i in parsed else None for i in range(len(items))]
+	)
+	return {index: parsed[index] for index in sorted(first.values())}
+
+
+__all__ = ["ItemError", "Results", "first_occurrence", "item_key", "parsed_items", "run"]

@@ -23,7 +23,7 @@ from frappe import _
 from frappe.utils import now_datetime
 
 from simple_crm.integrations.exchange import figures, orders
-from simple_crm.integrations.exchange.batch import Results, first_occurrence, item_key
+from simple_crm.integrations.exchange.batch import Results, first_occurrence, item_key, parsed_items
 from simple_crm.integrations.exchange.items import (
 	LONG_TEXT_LIMIT,
 	ItemError,
@@ -115,17 +115,7 @@ def parse(item: dict) -> dict:
 
 def upsert(items: list[dict], results: Results) -> None:
 	now = now_datetime()
-	keys = [item_key(item) for item in items]
-	parsed: dict[int, dict] = {}
-	for index, item in enumerate(items):
-		try:
-			parsed[index] = parse(item)
-		except ItemError as e:
-			results.error(index, e.message, keys[index])
-	first = first_occurrence(
-		results, [parsed[i]["external_id"] if i in parsed else None for i in range(len(items))]
-	)
-	todo = {index: parsed[index] for index in sorted(first.values())}
+	todo = parsed_items(items, parse, results)
 	if not todo:
 		return
 	references = References(todo.values())

@@ -20,7 +20,7 @@ from frappe import _
 from frappe.utils import now_datetime
 
 from simple_crm.integrations.exchange import figures
-from simple_crm.integrations.exchange.batch import Results, first_occurrence, item_key
+from simple_crm.integrations.exchange.batch import Results, first_occurrence, item_key, parsed_items
 from simple_crm.integrations.exchange.items import (
 	ItemError,
 	amount,
@@ -90,17 +90,7 @@ def parse(item: dict) -> dict:
 
 def upsert(items: list[dict], results: Results) -> None:
 	now = now_datetime()
-	keys = [item_key(item) for item in items]
-	parsed: dict[int, dict] = {}
-	for index, item in enumerate(items):
-		try:
-			parsed[index] = parse(item)
-		except ItemError as e:
-			results.error(index, e.message, keys[index])
-	first = first_occurrence(
-		results, [parsed[i]["external_id"] if i in parsed else None for i in range(len(items))]
-	)
-	todo = {index: parsed[index] for index in sorted(first.values())}
+	todo = parsed_items(items, parse, results)
 	if not todo:
 		return
 	stored = locked_rows("external_id", [values["external_id"] for values in todo.values()])

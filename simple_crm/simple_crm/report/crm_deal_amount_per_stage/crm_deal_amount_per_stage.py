@@ -32,6 +32,7 @@ from simple_crm.report_filters import (
 	visible,
 )
 from simple_crm.simple_crm.report.crm_sales_funnel.crm_sales_funnel import get_pipeline
+from simple_crm.stage_history import stays_source
 
 
 def execute(filters: dict | None = None):
@@ -96,15 +97,10 @@ def stays_entered(period: Period, pipeline: str, users: list[str] | None) -> lis
 		after_end=period.after_end,
 	)
 	deals = conditions(users)
-	source = "`tabCRM Deal Stage History` `history`"
 	if deals.parts:
-		# the deals that remain first, then their stays by the (deal, entered_on) index
 		deals.add("`tabCRM Deal`.`pipeline` = %(pipeline)s", pipeline=pipeline)
-		source = (
-			f"(select `tabCRM Deal`.`name` from `tabCRM Deal` where {deals.sql()}) `deals` "
-			f"straight_join {source} on `history`.`deal` = `deals`.`name`"
-		)
 		where.values.update(deals.values)
+	source = stays_source(deals.sql() if deals.parts else None)
 	return frappe.db.sql(
 		f"""select `history`.`stage`, count(*) as deals, sum(`history`.`amount`) as amount
 		from {source}

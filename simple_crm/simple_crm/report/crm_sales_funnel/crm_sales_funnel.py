@@ -47,6 +47,7 @@ from simple_crm.report_filters import (
 	share,
 	visible,
 )
+from simple_crm.stage_history import stays_source
 from simple_crm.utils.percentiles import percentiles
 
 MEDIAN = 0.5
@@ -183,14 +184,9 @@ class Cohort:
 		)
 		stays.add("`history`.`stage` in %(open_stages)s", open_stages=tuple(open_stages))
 		stays.add("`history`.`left_on` is not null")
-		source = "`tabCRM Deal Stage History` `history`"
+		# the deals the user sees first, then their stays (stage_history.stays_source)
+		source = stays_source(self.where.sql() if self.scoped else None)
 		if self.scoped:
-			# the deals the user sees first, then their stays by the (deal, entered_on) index: a manager's few
-			# thousand deals instead of every stay of the period
-			source = (
-				f"(select `tabCRM Deal`.`name` from `tabCRM Deal` where {self.where.sql()}) `deals` "
-				f"straight_join {source} on `history`.`deal` = `deals`.`name`"
-			)
 			stays.values.update(self.where.values)
 		rows = frappe.db.sql(
 			f"""select `history`.`stage`, round(`history`.`days_in_stage`, 1) as days, count(*) as stays
