@@ -235,6 +235,7 @@ GLOBAL_SEARCH_DOCTYPES = (
 	"CRM Lead",
 	"CRM Deal",
 	"CRM Client",
+	"Contact",
 	"CRM Counterparty",
 	"CRM Task",
 	"CRM Call",
@@ -280,7 +281,12 @@ override_whitelisted_methods[f"{_AUTO_REPEAT}.generate_message_preview"] = (
 )
 
 # Desk assets (plain files, no build step needed)
-app_include_js = ["/assets/simple_crm/js/hand_over.js", "/assets/simple_crm/js/duplicates.js"]
+app_include_js = [
+	"/assets/simple_crm/js/hand_over.js",
+	"/assets/simple_crm/js/duplicates.js",
+	# the search bar: records by title, and found by phone, e-mail, INN or name in its drop-down
+	"/assets/simple_crm/js/search_bar.js",
+]
 doctype_list_js = {"CRM Hand Over": "public/js/crm_hand_over_list.js"}
 
 # Contact form: inline duplicate warnings (the CRM doctypes carry it in their own form scripts)
@@ -288,7 +294,12 @@ doctype_js = {"Contact": "public/js/contact.js"}
 # the Call button on the forms of leads, clients, contacts and deals (see simple_crm.integrations.telephony)
 for _doctype in ("CRM Lead", "CRM Client", "Contact", "CRM Deal"):
 	_files = doctype_js.get(_doctype) or []
-	doctype_js[_doctype] = [*([_files] if isinstance(_files, str) else _files), "public/js/call_button.js"]
+	doctype_js[_doctype] = [
+		*([_files] if isinstance(_files, str) else _files),
+		"public/js/call_button.js",
+		# Next Task: a dialog planning the next step about the record (simple_crm.api.task)
+		"public/js/next_task.js",
+	]
 
 # The duplicate index is maintained by on_trash of the records it points to; it never blocks a delete
 # neither do the marks of the automation jobs (what they did once about a record: simple_crm.automation)

@@ -249,12 +249,19 @@ def global_search(text: str, start: int = 0, limit: int = 20, doctype: str = "")
 	Frappe's own search only asks whether the user may read a doctype at all, then returns the indexed
 	text of every record of it: a sales manager would read the content of colleagues' deals. This
 	wrapper (`override_whitelisted_methods` in hooks.py) pages through Frappe's results and keeps the
-	rows the user may see, so a page holds `limit` visible results when there are that many."""
+	rows the user may see, so a page holds `limit` visible results when there are that many.
+
+	Leads, clients, contact persons, counterparties and deals come first, found by phone (typed in any
+	form), e-mail, INN, the beginning of a name or their id through the CRM's own indexes
+	(simple_crm.permissions.search_bar); Frappe's index adds the rest."""
 	from frappe.utils.global_search import search
+
+	from simple_crm.permissions.search_bar import record_results
 
 	start, limit = max(cint(start), 0), cint(limit) or 20
 	wanted = start + limit
-	visible, seen = [], set()
+	visible = record_results(text, doctype)
+	seen = {(r["doctype"], r["name"]) for r in visible}
 	offset = 0
 	for _round in range(GLOBAL_SEARCH_MAX_ROUNDS):
 		rows = search(text, start=offset, limit=GLOBAL_SEARCH_BATCH, doctype=doctype)
