@@ -9,7 +9,36 @@ simple_crm.telephony.DOCTYPES = ["CRM Lead", "CRM Client", "Contact", "CRM Deal"
 simple_crm.telephony.add_button = function (frm) {
 	// a contact that belongs to a system user is not a CRM contact
 	if (frm.is_new() || (frm.doctype === "Contact" && frm.doc.user)) return;
-	frm.add_custom_button(__("Call"), () => simple_crm.telephony.call(frm));
+	frm.add_custom_button(__("Make a Call"), () => simple_crm.telephony.call(frm));
+	// a call made from a mobile phone or taken elsewhere is logged by hand
+	frm.add_custom_button(__("Log Call"), () => simple_crm.telephony.log(frm));
+};
+
+simple_crm.telephony.options = function (frm) {
+	return frappe
+		.call({
+			method: "simple_crm.api.telephony.call_options",
+			type: "GET",
+			args: { doctype: frm.doctype, name: frm.doc.name },
+		})
+		.then((r) => r.message || { phones: [], click_to_call: false });
+};
+
+simple_crm.telephony.log = function (frm) {
+	simple_crm.telephony.options(frm).then((options) => {
+		simple_crm.telephony.log_dialog(frm, options.phones);
+	});
+};
+
+// without the PBX the number is handed to the device (a softphone, a paired mobile) and the call logged after
+simple_crm.telephony.dial = function (frm, phones) {
+	simple_crm.telephony.choose_phone(phones, (phone) => {
+		const link = document.createElement("a");
+		link.href = "tel:" + phone.replace(/[^0-9+]/g, "");
+		link.click();
+		const chosen = phones.filter((p) => p.phone === phone);
+		simple_crm.telephony.log_dialog(frm, chosen.length ? chosen : phones);
+	});
 };
 
 simple_crm.telephony.call = function (frm) {
@@ -25,6 +54,8 @@ simple_crm.telephony.call = function (frm) {
 				simple_crm.telephony.choose_phone(options.phones, (phone) =>
 					simple_crm.telephony.start(frm, phone)
 				);
+			} else if (options.phones.length) {
+				simple_crm.telephony.dial(frm, options.phones);
 			} else {
 				simple_crm.telephony.log_dialog(frm, options.phones);
 			}

@@ -1322,6 +1322,13 @@ COVERAGE: dict[str, Attack | NotApplicable] = {
 		expect="refused",
 	),
 	"simple_crm.api.telephony.recording": A({"call": "{dn}"}, doctypes=("CRM Call",), expect="refused"),
+	# the forms' Next Task: a task only about a record the user can see (simple_crm.api.task)
+	"simple_crm.api.task.next_task": A(
+		{"doctype": "{dt}", "name": "{dn}", "subject": "x"},
+		doctypes=("CRM Lead", "CRM Client", "Contact", "CRM Deal"),
+		write=True,
+		expect="refused",
+	),
 	# the accounting exchange (simple_crm.integrations.exchange): the accounting system's user only (role CRM
 	# Integration); a sales role is refused whatever records its batch names
 	"simple_crm.api.exchange.counterparties": once(
