@@ -239,6 +239,10 @@ def make_client(lead, client_type: str):
 		# the client is the person: their phone and e-mail are the client's
 		client.phone = lead.mobile_no or lead.phone
 		client.email = lead.email
+	else:
+		# the number the company called from is the one the client is called back at (the person's own
+		# numbers and e-mail go to the contact)
+		client.phone = lead.phone or lead.mobile_no
 	return client.insert()
 
 

@@ -96,6 +96,8 @@ class TestConversion(CRMTestCase):
 			(client.client_name, client.client_type, client.source_lead, client.responsible),
 			("ООО Ромашка", "Organisation", lead.name, self.manager),
 		)
+		# the client is called back at the number the lead came with
+		self.assertEqual(client.phone, lead.phone)
 
 		contact = frappe.get_doc("Contact", result.contact)
 		self.assertEqual((contact.first_name, contact.last_name), ("Иван", "Сергеевич Петров"))

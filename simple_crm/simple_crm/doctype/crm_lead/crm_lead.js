@@ -87,14 +87,39 @@ function simple_crm_convert_lead(frm) {
 				})
 				.then((r) => {
 					dialog.hide();
-					const result = r.message || {};
-					frappe.show_alert({
-						message: __("Lead converted into client {0}", [result.client]),
-						indicator: "green",
-					});
 					frm.reload_doc();
+					simple_crm_show_conversion(r.message || {});
 				});
 		},
 	});
 	dialog.show();
+}
+
+// what the lead became, each record a link by its name (the message stays until the user closes it)
+function simple_crm_show_conversion(result) {
+	const records = [
+		["CRM Client", result.client, __("Client")],
+		["Contact", result.contact, __("Contact Person")],
+		["CRM Deal", result.deal, __("Deal")],
+	].filter(([, name]) => name);
+	Promise.all(
+		records.map(([doctype, name]) =>
+			frappe.utils.fetch_link_title(doctype, name).then((title) => title || name)
+		)
+	).then((titles) => {
+		const items = records.map(([doctype, name, label], i) => {
+			const link = frappe.utils.get_form_link(
+				doctype,
+				name,
+				true,
+				frappe.utils.escape_html(titles[i])
+			);
+			return `<li class="conversion-result" data-doctype="${doctype}">${label}: ${link}</li>`;
+		});
+		frappe.msgprint({
+			title: __("Lead Converted"),
+			message: `<p>${__("The lead became:")}</p><ul>${items.join("")}</ul>`,
+			indicator: "green",
+		});
+	});
 }
