@@ -140,7 +140,13 @@ _REFERENCE_DOCTYPES = (
 # attachments of CRM records are private, and a shared kanban board of them keeps no card names (see
 # simple_crm.security.read_paths)
 doc_events.setdefault("File", {})["after_insert"] = "simple_crm.security.read_paths.make_attachment_private"
-doc_events["Kanban Board"] = {"validate": "simple_crm.security.read_paths.forget_card_order"}
+doc_events["Kanban Board"] = {
+	"validate": [
+		"simple_crm.security.read_paths.forget_card_order",
+		# a pipeline's board shows that pipeline's deals only (simple_crm.kanban)
+		"simple_crm.kanban.keep_pipeline_filter",
+	]
+}
 # Every value of the app's records fits its column: a real date, a finite number in range, a text that fits
 # (simple_crm.security.input.check_document; first, before anything reads the values)
 doc_events["*"] = {

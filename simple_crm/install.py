@@ -150,27 +150,12 @@ def seed_settings():
 		settings.save()
 
 
-DEAL_KANBAN = "Deals by Stage"
-
-
 def seed_deal_kanban():
-	"""A kanban of deals by stage out of the box; its columns then follow the pipelines."""
-	if frappe.db.exists("Kanban Board", DEAL_KANBAN):
-		return
-	from simple_crm.pipelines import all_stage_names
+	"""A kanban of deals for every pipeline, its stages as columns (simple_crm.kanban); the default pipeline's
+	is the board "Deals by Stage" the workspace opens."""
+	from simple_crm.kanban import sync_pipeline_boards
 
-	frappe.get_doc(
-		{
-			"doctype": "Kanban Board",
-			"kanban_board_name": DEAL_KANBAN,
-			"reference_doctype": "CRM Deal",
-			"field_name": "stage",
-			"private": 0,
-			"columns": [
-				{"column_name": stage, "status": "Active", "order": "[]"} for stage in all_stage_names()
-			],
-		}
-	).insert(ignore_permissions=True)
+	sync_pipeline_boards()
 
 
 def sync_pipeline_stages():

@@ -103,11 +103,16 @@ def _clear_deal_meta():
 
 
 def sync_kanban_columns(stage_names: list[str]) -> None:
-	"""Kanban boards of deals by stage get a column for every new stage; columns of removed stages are
-	archived. A column an administrator archived by hand stays archived."""
-	boards = frappe.get_all(
-		"Kanban Board", filters={"reference_doctype": DEAL, "field_name": STAGE_FIELD}, pluck="name"
-	)
+	"""Each pipeline's board follows its stages (simple_crm.kanban); other kanban boards of deals by stage get
+	a column for every new stage of any pipeline, and columns of removed stages are archived. A column an
+	administrator archived by hand stays archived."""
+	from simple_crm import kanban
+
+	kanban.sync_pipeline_boards()
+	filters = {"reference_doctype": DEAL, "field_name": STAGE_FIELD}
+	if frappe.get_meta("Kanban Board").has_field(kanban.PIPELINE_FIELD):
+		filters[kanban.PIPELINE_FIELD] = ("is", "not set")
+	boards = frappe.get_all("Kanban Board", filters=filters, pluck="name")
 	wanted = set(stage_names)
 	for name in boards:
 		board = frappe.get_doc("Kanban Board", name)

@@ -20,6 +20,12 @@ Two guards close it, applied to the two DatabaseQuery steps that take the caller
   tokens of the expression, string literals and quoted names aside: no `select`, no statement separator,
   comment or user variable, no `sleep`/`benchmark`-like function.
 
+A list shows a link to a record by that record's title when its doctype says so (`show_title_field_in_link`):
+the Desk then asks for `link_field.title_field as link_field_title_field` (a deal's client by its name), which
+joins the linked table without its row-level rule. For a row-level doctype that one column is taken, as a plain
+field only (not in an aggregate, an order or a grouping), and read through the linked record's own rule
+(`guard_linked_titles`): a record the user cannot see gives no title, as `get_link_title` answers for it.
+
 Anything else is refused with a `QueryExpressionError` (HTTP 417) naming the expression. Frappe offers no
 hook into DatabaseQuery, so the two methods are wrapped once per process (`install`, called when the app
 is imported and from the `before_request` / `before_job` hooks); the wrappers call Frappe's own checks
@@ -160,6 +166,50 @@ def _may_join(doctype: str, query) -> bool:
 	return doctype not in ROW_LEVEL_DOCTYPES or sees_everything(query.user)
 
 
+def _linked_title(expression: str, query) -> tuple[str, str, str] | None:
+	"""(table alias, doctype, column) when `expression` is the title of a record linked from the list's doctype,
+	joined by its link field (`tabCRM Client_1`.`client_name`): what the Desk asks for to show a link by its
+	title. Only the doctype's title field, of a doctype that shows links by title."""
+	match = COLUMN.match(expression.strip())
+	if not match or not match.group("table"):
+		return None
+	alias = _unquote(match.group("table"))
+	link = next(
+		(t for t in getattr(query, "link_tables", None) or [] if _unquote(t.table_alias) == alias), None
+	)
+	if not link:
+		return None
+	meta = frappe.get_meta(link.doctype)
+	column = _unquote(match.group("column"))
+	if not meta.show_title_field_in_link or not meta.title_field or column != meta.title_field:
+		return None
+	return alias, link.doctype, column
+
+
+def guard_linked_titles(query) -> None:
+	"""The titles of linked row-level records, as `_linked_title` lets them through, are read only for the
+	records the user sees (their own rule, one uncorrelated sub-query each); others give NULL. Runs once
+	Frappe has checked the fields (its own check refuses any sub-query) and found their tables."""
+	from simple_crm.permissions import condition_for
+
+	for index, field in enumerate(query.fields or []):
+		if not isinstance(field, str):
+			continue
+		expression, alias = _split_alias(field)
+		linked = _linked_title(expression, query)
+		if not linked or linked[1] not in ROW_LEVEL_DOCTYPES:
+			continue
+		table_alias, doctype, column = linked
+		condition = condition_for(doctype, query.user)
+		if not condition:
+			continue
+		table = f"`tab{doctype}`"
+		query.fields[index] = (
+			f"if(`{table_alias}`.`name` in (select {table}.`name` from {table} where {condition}), "
+			f"`{table_alias}`.`{column}`, null) as `{alias or column}`"
+		)
+
+
 def _children(doctype: str) -> tuple:
 	return tuple(df.options for df in frappe.get_meta(doctype).get_table_fields())
 
@@ -186,7 +236,7 @@ def check_fields_allowed(query) -> frozenset:
 		if not isinstance(field, str):
 			refuse(field, query.doctype)
 		expression, alias = _split_alias(field)
-		if not _check_value_expression(expression, query):
+		if not _check_value_expression(expression, query) and not _linked_title(expression, query):
 			refuse(field, query.doctype)
 		if alias:
 			aliases.add(alias)
@@ -273,8 +323,16 @@ def install() -> None:
 				check_order_allowed(parameters, self)
 		frappe_validate_order_by_and_group_by(self, parameters)
 
+	frappe_apply_fieldlevel_read_permissions = DatabaseQuery.apply_fieldlevel_read_permissions
+
+	def apply_fieldlevel_read_permissions(self):
+		frappe_apply_fieldlevel_read_permissions(self)
+		if _guarded(self) and not self.flags.ignore_permissions:
+			guard_linked_titles(self)
+
 	DatabaseQuery.sanitize_fields = sanitize_fields
 	DatabaseQuery.validate_order_by_and_group_by = validate_order_by_and_group_by
+	DatabaseQuery.apply_fieldlevel_read_permissions = apply_fieldlevel_read_permissions
 	DatabaseQuery._crm_guarded = True
 
 	# Frappe's pre-check of list arguments (frappe.client.get_list, frappe.desk.reportview) fails with an

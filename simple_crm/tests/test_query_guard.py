@@ -206,3 +206,96 @@ class TestQueryGuard(TwoTeamsRecordsTestCase):
 		frappe.set_user("Administrator")
 		rows = frappe.get_list("CRM Deal", fields=["count(*) as n"], filters={"name": self.secret})
 		self.assertEqual(rows[0].n, 1)
+
+	def test_the_kanban_with_a_filter_in_its_address_lists_deals_with_their_clients_titles(self):
+		"""The Desk's list and kanban ask for a linked record's title (`client.client_name as client_client_name`:
+		CRM Client shows links by title) once the linked doctype is loaded, which a filter in the address
+		brings about. It is answered, with the title of a record the user sees and none of one she cannot."""
+		user = email("sales1")
+		mine = frappe.get_doc("CRM Deal", self.mine["CRM Deal"])
+		fields = [
+			"`tabCRM Deal`.`name`",
+			"`tabCRM Deal`.`stage`",
+			"`tabCRM Deal`.`amount`",
+			"client.client_name as client_client_name",
+		]
+		args = {
+			"doctype": "CRM Deal",
+			"fields": fields,
+			"filters": [["CRM Deal", "pipeline", "=", mine.pipeline]],
+		}
+		r = self.rest_call(
+			"frappe.desk.reportview.get", {**args, "page_length": 0, "view": "List"}, user=user
+		)
+		self.assertEqual(r.status_code, 200, r.text[:300])
+		message = r.json["message"]
+		rows = [dict(zip(message["keys"], values, strict=True)) for values in message["values"]]
+		self.assertEqual(
+			[(row["name"], row["client_client_name"]) for row in rows],
+			[(mine.name, frappe.db.get_value("CRM Client", mine.client, "client_name"))],
+		)
+		self.assertFalse(self.leaks(r))
+
+		# a colleague's client on a record she sees: the join is made, the title is not read
+		call = frappe.get_doc("CRM Call", self.mine["CRM Call"])
+		theirs_client = self.theirs["CRM Client"]
+		theirs_title = frappe.db.get_value("CRM Client", theirs_client, "client_name")
+		frappe.db.set_value("CRM Call", call.name, {"deal": self.secret, "client": theirs_client})
+		frappe.db.commit()
+		try:
+			r = self.rest_list(
+				"CRM Call",
+				user=user,
+				fields=[
+					"name",
+					"deal.deal_name as deal_deal_name",
+					"client.client_name as client_client_name",
+				],
+				filters=[["CRM Call", "name", "=", call.name]],
+			)
+			self.assertEqual(r.status_code, 200, r.text[:300])
+			self.assertEqual(
+				r.json["data"], [{"name": call.name, "deal_deal_name": None, "client_client_name": None}]
+			)
+			self.assertNotIn(theirs_title, r.text)
+			self.assertNotIn(frappe.db.get_value("CRM Deal", self.secret, "deal_name"), r.text)
+			# the colleague's head of sales sees both titles
+			r = self.rest_list(
+				"CRM Call",
+				user=email("director"),
+				fields=["name", "client.client_name as client_client_name"],
+				filters=[["CRM Call", "name", "=", call.name]],
+			)
+			self.assertEqual(r.json["data"], [{"name": call.name, "client_client_name": theirs_title}])
+		finally:
+			frappe.db.set_value("CRM Call", call.name, {"deal": None, "client": self.mine["CRM Client"]})
+			frappe.db.commit()
+
+	def test_only_the_title_of_a_linked_record_is_taken(self):
+		"""Anything beyond the linked title, or the title in an aggregate, order or grouping, is still refused."""
+		user = email("sales1")
+		hostile = (
+			{"fields": ["name", "client.turnover"]},
+			{"fields": ["name", "client.client_name as t", "client.responsible as r"]},
+			{"fields": ["max(client.client_name) as t"]},
+			{"fields": ["name", "`tabCRM Client_1`.`client_name`"]},
+			{
+				"fields": ["name", "client.client_name as t"],
+				"order_by": "`tabCRM Client_1`.`client_name` asc",
+			},
+			{"fields": ["name"], "group_by": "client.client_name"},
+			{"fields": ["name", f"client.client_name as t, {self.sub_query()} as leak"]},
+			{
+				"fields": ["name", "client.client_name as t"],
+				"filters": [["CRM Deal", "pipeline", "=", "x') or (1=1"]],
+			},
+		)
+		for kwargs in hostile:
+			with self.subTest(**kwargs):
+				r = self.rest_list("CRM Deal", user=user, **kwargs)
+				if r.status_code == 200:
+					# a filter is a value, never SQL: it matches nothing
+					self.assertIn("filters", kwargs)
+					self.assertEqual(r.json["data"], [])
+				else:
+					self.assert_refused("linked column", r)

@@ -6,7 +6,7 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import flt
 
-from simple_crm import pipelines, workflows
+from simple_crm import kanban, pipelines, workflows
 
 
 class PipelineStageError(frappe.ValidationError):
@@ -60,6 +60,11 @@ class CRMPipeline(Document):
 
 	def on_trash(self):
 		self.validate_not_in_use()
+		kanban.delete_board(self.name)
+
+	def after_rename(self, old_name, new_name, merge=False):
+		# the board's link follows the rename; its filter names the pipeline and is set anew
+		pipelines.sync_deal_stage_options()
 
 	def after_delete(self):
 		pipelines.sync_deal_stage_options()

@@ -1,0 +1,154 @@
+"""A kanban board of deals for every pipeline: its stages as columns, its deals as cards.
+
+A sales team that runs several pipelines (retail, wholesale, tenders) works each on a board of its own: one
+board mixing them shows stages of other pipelines and deals that cannot move there. Each `CRM Pipeline` has
+one `Kanban Board` of `CRM Deal` by `stage`, linked by the board's `crm_pipeline` field (a custom field, so
+Frappe's rename of a pipeline follows it):
+
+- made with the pipeline, and on install and migrate for pipelines that have none (the board the app seeded
+  before, "Deals by Stage", becomes the default pipeline's);
+- its columns are the pipeline's stages in their order (a new stage gets a column coloured by its type, a
+  removed stage loses its column, a column archived by hand stays archived) and its filter is the pipeline,
+  put back whenever someone saves the board without it;
+- deleted with its pipeline.
+
+Frappe's other boards of deals (made by users in the Desk) keep every stage of every pipeline
+(simple_crm.pipelines.sync_kanban_columns).
+"""
+
+import json
+
+import frappe
+
+DEAL = "CRM Deal"
+STAGE_FIELD = "stage"
+PIPELINE_FIELD = "crm_pipeline"
+# the board seeded before boards were made per pipeline; it becomes the default pipeline's
+LEGACY_BOARD = "Deals by Stage"
+# the colour of a new column by the type of its stage
+INDICATORS = {"Open": "Blue", "Won": "Green", "Lost": "Red"}
+
+
+def pipeline_filter(pipeline: str) -> list:
+	return [DEAL, "pipeline", "=", pipeline, False]
+
+
+def board_of(pipeline: str) -> str | None:
+	return frappe.db.get_value("Kanban Board", {PIPELINE_FIELD: pipeline, "reference_doctype": DEAL})
+
+
+def sync_pipeline_boards() -> None:
+	"""Every pipeline has its board, in step with its stages; boards of pipelines that are gone are deleted."""
+	if not frappe.get_meta("Kanban Board").has_field(PIPELINE_FIELD):
+		return  # before the custom field is synced (the first steps of an install)
+	pipelines = frappe.get_all(
+		"CRM Pipeline", fields=["name", "is_default"], order_by="is_default desc, name"
+	)
+	for pipeline in pipelines:
+		sync_board(pipeline.name, is_default=pipeline.is_default)
+	names = {pipeline.name for pipeline in pipelines}
+	for board in frappe.get_all(
+		"Kanban Board", filters={PIPELINE_FIELD: ("is", "set")}, fields=["name", PIPELINE_FIELD]
+	):
+		if board.get(PIPELINE_FIELD) not in names:
+			frappe.delete_doc("Kanban Board", board.name, ignore_permissions=True, force=True)
+
+
+def sync_board(pipeline: str, is_default: bool = False) -> str:
+	"""The board of `pipeline`, made or brought in step with its stages; returns its name."""
+	from simple_crm.pipelines import get_stages
+
+	name = board_of(pipeline) or (_legacy_board() if is_default else None)
+	board = frappe.get_doc("Kanban Board", name) if name else _new_board(pipeline, is_default)
+	stages = get_stages(pipeline)
+	existing = {column.column_name: column for column in board.columns}
+	columns = [
+		{
+			"column_name": stage.stage_name,
+			"status": existing[stage.stage_name].status if stage.stage_name in existing else "Active",
+			"indicator": existing[stage.stage_name].indicator
+			if stage.stage_name in existing
+			else INDICATORS.get(stage.stage_type, "Gray"),
+			"order": "[]",
+		}
+		for stage in stages
+	]
+	before = (_columns_of(board), board.get(PIPELINE_FIELD), board.filters)
+	board.set("columns", columns)
+	board.set(PIPELINE_FIELD, pipeline)
+	keep_pipeline_filter(board)
+	if board.is_new():
+		board.insert(ignore_permissions=True)
+	elif before != (_columns_of(board), board.get(PIPELINE_FIELD), board.filters):
+		board.save(ignore_permissions=True)
+	return board.name
+
+
+def _columns_of(board) -> list[tuple]:
+	return [(c.column_name, c.status, c.indicator) for c in board.columns]
+
+
+def _legacy_board() -> str | None:
+	"""The app's former board of all deals, unless it already belongs to a pipeline."""
+	row = frappe.db.get_value(
+		"Kanban Board", LEGACY_BOARD, ["reference_doctype", "field_name", PIPELINE_FIELD], as_dict=True
+	)
+	if (
+		row
+		and row.reference_doctype == DEAL
+		and row.field_name == STAGE_FIELD
+		and not row.get(PIPELINE_FIELD)
+	):
+		return LEGACY_BOARD
+	return None
+
+
+def _new_board(pipeline: str, is_default: bool = False):
+	"""A new board, named after its pipeline; the default pipeline's is "Deals by Stage" (the workspace's
+	shortcut opens it) unless another board has that name."""
+	name = LEGACY_BOARD if is_default and not frappe.db.exists("Kanban Board", LEGACY_BOARD) else None
+	return frappe.get_doc(
+		{
+			"doctype": "Kanban Board",
+			"kanban_board_name": name or _free_board_name(pipeline),
+			"reference_doctype": DEAL,
+			"field_name": STAGE_FIELD,
+			"private": 0,
+			"show_labels": 0,
+		}
+	)
+
+
+def _free_board_name(pipeline: str) -> str:
+	"""The pipeline's name, or the first of `name 2`, `name 3`... that no other board has."""
+	name, number = pipeline, 1
+	while frappe.db.exists("Kanban Board", name):
+		number += 1
+		name = f"{pipeline} {number}"
+	return name
+
+
+def delete_board(pipeline: str) -> None:
+	"""A deleted pipeline takes its board with it (the board links to it, which would keep it)."""
+	name = board_of(pipeline)
+	if name:
+		frappe.delete_doc("Kanban Board", name, ignore_permissions=True, force=True)
+
+
+def keep_pipeline_filter(board, method=None) -> None:
+	"""Kanban Board validate: a pipeline's board always shows that pipeline's deals only. Frappe lets anyone who
+	may change the board save its filters ("Save filters"); other filters are kept, the pipeline's is put back.
+	"""
+	pipeline = board.get(PIPELINE_FIELD)
+	if not pipeline:
+		return
+	try:
+		filters = json.loads(board.filters or "[]")
+	except ValueError:
+		filters = []
+	if not isinstance(filters, list):
+		filters = []
+	kept = [f for f in filters if not (isinstance(f, list) and len(f) > 1 and f[1] == "pipeline")]
+	board.filters = json.dumps([pipeline_filter(pipeline), *kept])
+	board.reference_doctype = DEAL
+	board.field_name = STAGE_FIELD
