@@ -36,6 +36,10 @@ else
 fi
 
 ping_ok() { curl -fsS --max-time 3 "http://127.0.0.1:$HTTP_PORT/api/method/ping" 2>/dev/null | grep -q pong; }
+# Frappe's realtime (socket.io) server answers a handshake behind the same address
+realtime_ok() {
+	curl -fsS --max-time 3 "http://127.0.0.1:$HTTP_PORT/socket.io/?EIO=4&transport=polling" 2>/dev/null | grep -q '"sid"'
+}
 
 start_bg() { # name, command...
 	local name=$1
@@ -49,19 +53,24 @@ start_bg() { # name, command...
 	echo $! >"$pidfile"
 }
 
-if ping_ok; then
+if ping_ok && realtime_ok; then
 	say "The Desk already answers on port $HTTP_PORT"
+elif ping_ok; then
+	die "port $HTTP_PORT answers without Frappe's realtime server (a web server of an older setup?); stop it and run this again"
 else
-	say "Starting the web server, a background worker and the scheduler"
-	# on loopback only (`bench serve` would listen on every interface), with /assets and /files as it serves them
+	command -v node >/dev/null 2>&1 || die "'node' is required for Frappe's realtime server (see README: Prerequisites)"
+	say "Starting the web (gunicorn) and realtime (socket.io) servers, a background worker and the scheduler"
+	# as a production bench runs them, on loopback only, behind one address that also serves /assets and /files
+	# and forwards /socket.io to the realtime server as bench's nginx does (simple_crm/serve.py)
 	start_bg web bash -c "cd '$BENCH_PATH/sites' && exec '$BENCH_PATH/env/bin/python' -m simple_crm.serve '$SITE_NAME' '$HTTP_PORT'"
 	start_bg worker bench worker
 	start_bg schedule bench schedule
-	for _ in $(seq 1 60); do
-		ping_ok && break
+	for _ in $(seq 1 120); do
+		ping_ok && realtime_ok && break
 		sleep 1
 	done
-	ping_ok || die "the web server did not answer on port $HTTP_PORT; see $BENCH_PATH/logs/simple_crm-web.log"
+	ping_ok && realtime_ok ||
+		die "the web or realtime server did not answer on port $HTTP_PORT; see $BENCH_PATH/logs/simple_crm-web.log"
 fi
 
 cat <<MSG

@@ -23,6 +23,8 @@ before_request = [
 	"simple_crm.security.side_doors.before_request",
 ]
 before_job = ["simple_crm.security.query_guard.before_job", "simple_crm.security.side_doors.before_job"]
+# a refusal's answer carries its message, not a traceback (simple_crm.security.refusals)
+after_request = ["simple_crm.security.refusals.after_request"]
 after_install = "simple_crm.install.after_install"
 after_migrate = "simple_crm.install.after_migrate"
 # the tests' sales organisation (users with their roles) is made once per run
@@ -293,6 +295,8 @@ app_include_js = [
 	# the search bar: records by title, and found by phone, e-mail, INN or name in its drop-down
 	"/assets/simple_crm/js/search_bar.js",
 ]
+# a refusal the user has read is no uncaught error in the page (simple_crm.security.refusals)
+app_include_js.append("/assets/simple_crm/js/refusals.js")
 doctype_list_js = {"CRM Hand Over": "public/js/crm_hand_over_list.js"}
 
 # Contact form: inline duplicate warnings (the CRM doctypes carry it in their own form scripts)

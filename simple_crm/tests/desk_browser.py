@@ -6,13 +6,15 @@ starts Debian's Chromium headless through Playwright and gives each test:
 - `login(user)`: a browser of its own for `user` (a password is set for them, their language is Russian for
   the test), logged in through the login endpoint as the login page does;
 - `open(page, path, ready=selector)`: a Desk route, waited for until the Desk is idle (no request running,
-  nothing frozen), its load time recorded;
+  nothing frozen), its load time recorded, and its realtime connection checked;
 - `timed(page, label, action)`: any step (a save, a move on the kanban) timed the same way;
 - `shot(page, name)`: a screenshot per step under the bench's `logs/simple_crm-tests/screenshots/<test>/`.
 
-A test fails on an uncaught script error and on any error the page writes to the console (a Python
-traceback sent to the browser among them), but for the few lines of `IGNORED_CONSOLE` (each says why); the
-timings are printed at the end of the class. The tests fail, never skip, when Playwright or Chromium is missing.
+The site is served as a production bench serves it (gunicorn and Frappe's realtime server, see
+simple_crm.serve). A test fails on an uncaught script error, on any error the page writes to the console (a
+Python traceback sent to the browser, a failed socket.io request among them), but for the few lines of
+`IGNORED_CONSOLE` (each says why) and those a test expects (`expect_console`), and on a Desk page that gets
+no realtime connection; the timings are printed at the end of the class. The tests fail, never skip, when Playwright or Chromium is missing.
 """
 
 import os
@@ -31,13 +33,12 @@ from simple_crm.tests.web_server import serve
 
 CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 TIMEOUT_MS = 30_000
+REALTIME_TIMEOUT_MS = 15_000
 PASSWORD = "Desk-test-2026!"
 SCREENSHOTS = Path(get_bench_path()) / "logs" / "simple_crm-tests" / "screenshots"
 
 # console lines that are no fault of the page (each with its reason)
 IGNORED_CONSOLE = (
-	# the test server serves the site without Frappe's realtime server (see `realtime`)
-	re.compile(r"socket\.io", re.IGNORECASE),
 	# Chromium's own request for an icon the Desk does not declare
 	re.compile(r"favicon\.ico"),
 )
@@ -45,6 +46,9 @@ IGNORED_CONSOLE = (
 DESK_IDLE = """() => !!(window.frappe && frappe.boot && frappe.request && frappe.dom
 	&& frappe.request.ajax_count === 0 && !frappe.dom.freeze_count
 	&& !document.querySelector('#freeze.in'))"""
+# the Desk's socket to Frappe's realtime server is connected
+REALTIME_CONNECTED = """() => !!(window.frappe && frappe.realtime && frappe.realtime.socket
+	&& frappe.realtime.socket.connected)"""
 
 
 def chromium() -> str:
@@ -118,6 +122,7 @@ class DeskBrowserTestCase(SalesOrgUsers, CRMTestCase):
 		super().setUp()
 		self.contexts = []
 		self.console: list[str] = []
+		self.expected_console: list[re.Pattern] = []
 		self.step = 0
 		self.shots = SCREENSHOTS / self.id().rsplit(".", 2)[-2:][0] / self._testMethodName
 		shutil.rmtree(self.shots, ignore_errors=True)
@@ -156,9 +161,13 @@ class DeskBrowserTestCase(SalesOrgUsers, CRMTestCase):
 			return
 		where = (message.location or {}).get("url") or ""
 		text = f"{message.text} ({where})" if where else message.text
-		if any(pattern.search(text) for pattern in IGNORED_CONSOLE):
+		if any(pattern.search(text) for pattern in (*IGNORED_CONSOLE, *self.expected_console)):
 			return
 		self.console.append(text)
+
+	def expect_console(self, pattern: str) -> None:
+		"""A console error this test provokes on purpose (say, the browser's own line for a refused request)."""
+		self.expected_console.append(re.compile(pattern))
 
 	def open(self, page, path: str, ready: str | None = None, label: str | None = None):
 		"""Open a Desk route and wait until it is shown and idle; records how long that took."""
@@ -168,7 +177,16 @@ class DeskBrowserTestCase(SalesOrgUsers, CRMTestCase):
 		self.assertLess(response.status, 400, f"{path}: HTTP {response.status}")
 		self.wait_idle(page, ready)
 		self.timings.append((f"open {label or path}", time.perf_counter() - started))
+		self.assert_realtime(page)
 		return page
+
+	def assert_realtime(self, page) -> None:
+		"""The page is connected to Frappe's realtime server (notifications, assignments and list updates
+		arrive live)."""
+		try:
+			page.wait_for_function(REALTIME_CONNECTED, timeout=REALTIME_TIMEOUT_MS)
+		except Exception:
+			raise AssertionError(f"{page.url}: no connection to the realtime server") from None
 
 	def wait_idle(self, page, ready: str | None = None) -> None:
 		if ready:

@@ -194,8 +194,9 @@ class TestBadInput(SalesOrgRestTestCase):
 		self.assertIn("Тело запроса", " ".join(messages_of(r)))
 
 	def test_no_traceback_for_a_sales_manager(self):
-		"""With the System Settings the setup command gives a site (scripts/lib.sh, hide_tracebacks), neither a
-		refusal nor a server error shows a sales manager a traceback; with Frappe's default both do."""
+		"""A refusal never shows a sales manager a traceback (simple_crm.security.refusals); a server error does
+		with Frappe's default and does not with the System Settings the setup command gives a site
+		(scripts/lib.sh, hide_tracebacks)."""
 		with open(frappe.get_app_path("simple_crm", "..", "scripts", "lib.sh")) as f:
 			self.assertIn("'allow_error_traceback', 0", f.read())
 
@@ -211,7 +212,10 @@ class TestBadInput(SalesOrgRestTestCase):
 					r = self.send(method, path, body, self.sales)
 					self.assertEqual(r.status_code, status, r.text)
 					shown = "exc" in r.json or "exception" in r.json or "Traceback" in r.text
-					self.assertEqual(shown, bool(allowed), r.text)
+					self.assertEqual(shown, bool(allowed) and status == 500, r.text)
+					self.assertTrue(r.json.get("exc_type"), r.text)
+					if status == 417:
+						self.assertTrue(messages_of(r), "the refusal keeps its message")
 		finally:
 			frappe.db.set_single_value("System Settings", "allow_error_traceback", default)
 			frappe.db.commit()

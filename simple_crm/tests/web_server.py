@@ -1,7 +1,8 @@
 """The test site over HTTP on loopback, for the tests that drive a real browser or call it over HTTP.
 
-`serve(site)` starts simple_crm.serve (the site as `bench serve` serves it, with /assets and /files, on
-127.0.0.1 only) in a process of its own on a free port and stops it on exit.
+`serve(site)` starts simple_crm.serve (the site as a production bench serves it: gunicorn with /assets and
+/files, and Frappe's realtime server behind /socket.io, on 127.0.0.1 only) in a process of its own on a free
+port and stops it, with its servers, on exit.
 """
 
 import contextlib
@@ -13,6 +14,9 @@ import sys
 import tempfile
 import time
 
+# gunicorn workers: enough for a page's parallel requests, few enough for a small test machine
+WORKERS = 3
+
 
 def free_port() -> int:
 	with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -20,13 +24,24 @@ def free_port() -> int:
 		return sock.getsockname()[1]
 
 
+def realtime_answers(port: int) -> bool:
+	"""Frappe's realtime server answers a socket.io handshake through the site's address."""
+	conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+	conn.request("GET", "/socket.io/?EIO=4&transport=polling")
+	response = conn.getresponse()
+	ok = response.status == 200 and response.read().startswith(b"0{")
+	conn.close()
+	return ok
+
+
 @contextlib.contextmanager
-def serve(site: str, sites_path: str, seconds: float = 60):
-	"""The site on http://127.0.0.1:PORT in a process of its own; yields the base URL."""
+def serve(site: str, sites_path: str, seconds: float = 120, workers: int = WORKERS):
+	"""The site on http://127.0.0.1:PORT in a process of its own; yields the base URL once the web and the
+	realtime server both answer."""
 	port = free_port()
 	log = tempfile.TemporaryFile()
 	process = subprocess.Popen(
-		[sys.executable, "-m", "simple_crm.serve", site, str(port)],
+		[sys.executable, "-m", "simple_crm.serve", site, str(port), "--workers", str(workers)],
 		cwd=sites_path,
 		stdout=log,
 		stderr=subprocess.STDOUT,
@@ -40,7 +55,7 @@ def serve(site: str, sites_path: str, seconds: float = 60):
 			try:
 				conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
 				conn.request("GET", "/api/method/ping")
-				if conn.getresponse().status == 200:
+				if conn.getresponse().status == 200 and realtime_answers(port):
 					conn.close()
 					break
 			except OSError:
@@ -52,7 +67,7 @@ def serve(site: str, sites_path: str, seconds: float = 60):
 	finally:
 		process.terminate()
 		try:
-			process.wait(timeout=20)
+			process.wait(timeout=60)
 		except subprocess.TimeoutExpired:
 			process.kill()
 			process.wait()
