@@ -152,9 +152,16 @@ class DeskBrowserTestCase(SalesOrgUsers, CRMTestCase):
 		response = context.request.post(f"{self.url}/api/method/login", form={"usr": user, "pwd": PASSWORD})
 		self.assertEqual(response.status, 200, response.text())
 		page = context.new_page()
-		page.on("pageerror", lambda error: self.console.append(f"uncaught: {error}"))
+		page.on("pageerror", self._on_page_error)
 		page.on("console", self._on_console)
 		return page
+
+	def _on_page_error(self, error) -> None:
+		# where it was thrown: the first frame of the stack that names a script
+		where = next(
+			(line.strip() for line in (error.stack or "").splitlines()[1:] if "/assets/" in line), ""
+		)
+		self.console.append(f"uncaught: {error} {where}".strip())
 
 	def _on_console(self, message) -> None:
 		if message.type != "error":
@@ -175,7 +182,11 @@ class DeskBrowserTestCase(SalesOrgUsers, CRMTestCase):
 		started = time.perf_counter()
 		response = page.goto(f"{self.url}{path}")
 		self.assertLess(response.status, 400, f"{path}: HTTP {response.status}")
-		self.wait_idle(page, ready)
+		try:
+			self.wait_idle(page, ready)
+		except Exception:
+			self.shot(page, f"not ready {label or path}")  # what the page showed instead
+			raise
 		self.timings.append((f"open {label or path}", time.perf_counter() - started))
 		self.assert_realtime(page)
 		return page
