@@ -428,6 +428,8 @@ scheduler_events["cron"]["* * * * *"].append("simple_crm.integrations.exchange.w
 # the lost or disqualification reason is asked for by a dialog, from the form's workflow action and from a drop
 # on the kanban (public/js/lost_reason.js; the kanban move takes the reason: simple_crm.security.read_paths)
 app_include_js.append("/assets/simple_crm/js/lost_reason.js")
+# people by their names in lists and on the deals kanban (public/js/people.js)
+app_include_js.append("/assets/simple_crm/js/people.js")
 
 # 1C exchange (CommerceML): its Basic credentials are checked by the exchange itself, not as an API key
 before_request.append("simple_crm.integrations.commerceml.protocol.before_request")

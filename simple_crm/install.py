@@ -64,6 +64,7 @@ def after_migrate():
 	seed_settings()
 	sync_pipeline_stages()
 	seed_deal_kanban()
+	frappe.get_attr("simple_crm.list_views.seed_list_view_settings")()
 	grant_role_permissions()
 	seed_workflows()
 	add_todo_index()

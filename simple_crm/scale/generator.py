@@ -54,6 +54,7 @@ from simple_crm.demo import (
 )
 from simple_crm.duplicates import CONTACT_POINT, contact_points
 from simple_crm.permissions import HEAD_OF_SALES, SALES_MANAGER
+from simple_crm.simple_crm.doctype.crm_task.crm_task import list_order as task_list_order
 from simple_crm.utils import identifiers
 
 # records at scale 1.0; orders follow the won deals (one or two each)
@@ -1094,6 +1095,7 @@ class Dataset:
 		elif status == "Cancelled":
 			modified = self.between(created, rng.random(), due)
 		values["status"] = status
+		values["list_order"] = task_list_order(status, due, values.get("completed_on") or modified)
 		rows.record("CRM Task", values, created, responsible, modified=modified)
 
 	def build_call(self, index: int, rows: "Rows") -> None:

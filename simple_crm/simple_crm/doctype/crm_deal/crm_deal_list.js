@@ -1,10 +1,157 @@
 // Copyright (c) 2026, simple_crm developers and contributors
 // For license information, please see license.txt
 
+frappe.provide("simple_crm.deal_kanban");
+
 frappe.listview_settings["CRM Deal"] = {
-	add_fields: ["stage", "stage_type"],
+	add_fields: ["stage", "stage_type", "amount", "currency", "client", "responsible", "pipeline"],
+	// the title is the link to the record: its code takes room from the columns people read
+	hide_name_column: true,
 	get_indicator(doc) {
 		const colour = { Won: "green", Lost: "red" }[doc.stage_type] || "blue";
 		return [__(doc.stage), colour, `stage,=,${doc.stage}`];
 	},
+	formatters: {
+		// people by their names, not their e-mail addresses (public/js/people.js)
+		responsible: (value) => simple_crm.people.formatter(value),
+	},
+	refresh(listview) {
+		if (listview.view_name === "Kanban") simple_crm.deal_kanban.decorate(listview);
+	},
+};
+
+// The deals kanban as a sales person reads it: each card with its amount, client, responsible manager and next
+// open task; each column with its number of deals and their total amount. Frappe's board redraws its cards
+// after every move, so the board is watched and what is missing is added again.
+simple_crm.deal_kanban.decorate = function (listview) {
+	const state = (listview.__crm_kanban = listview.__crm_kanban || { tasks: {} });
+	state.deals = {};
+	(listview.data || []).forEach((row) => (state.deals[row.name] = row));
+	simple_crm.deal_kanban.load_next_tasks(listview, state).then(() => {
+		simple_crm.deal_kanban.render(listview, state);
+		if (!state.observer) {
+			// the page, not only the board: "Select Kanban" is filled in when the boards are loaded
+			const page = listview.page.wrapper.get(0);
+			let pending = null;
+			state.observer = new MutationObserver(() => {
+				clearTimeout(pending);
+				pending = setTimeout(() => simple_crm.deal_kanban.render(listview, state), 50);
+			});
+			state.observer.observe(page, { childList: true, subtree: true });
+		}
+	});
+};
+
+// The next open task of each deal on the board (the earliest due), as the user lists tasks.
+simple_crm.deal_kanban.load_next_tasks = function (listview, state) {
+	const names = Object.keys(state.deals);
+	state.tasks = {};
+	if (!names.length) return Promise.resolve();
+	return frappe
+		.xcall("frappe.client.get_list", {
+			doctype: "CRM Task",
+			fields: ["name", "subject", "due_on", "reference_name"],
+			filters: {
+				reference_doctype: "CRM Deal",
+				reference_name: ["in", names],
+				status: ["in", ["Open", "In Progress"]],
+			},
+			order_by: "due_on asc",
+			limit_page_length: 0,
+		})
+		.then((tasks) => {
+			// tasks without a due date come last (MariaDB sorts NULL first)
+			const dated = tasks.filter((t) => t.due_on).concat(tasks.filter((t) => !t.due_on));
+			dated.forEach((task) => {
+				if (!state.tasks[task.reference_name]) state.tasks[task.reference_name] = task;
+			});
+		});
+};
+
+simple_crm.deal_kanban.render = function (listview, state) {
+	simple_crm.deal_kanban.translate_switcher(listview);
+	const $board = listview.$result;
+	$board.find(".kanban-card-wrapper").each(function () {
+		const $card = $(this);
+		if ($card.find(".crm-card-details").length) return;
+		const deal = state.deals[decodeURIComponent($card.attr("data-name"))];
+		if (!deal) return;
+		$card.find(".kanban-card-doc").append(simple_crm.deal_kanban.card_html(deal, state));
+	});
+	$board.find(".kanban-column[data-column-value]").each(function () {
+		simple_crm.deal_kanban.column_total($(this), state);
+	});
+};
+
+simple_crm.deal_kanban.card_html = function (deal, state) {
+	const esc = frappe.utils.escape_html;
+	const line = (field, label, value, extra_class) =>
+		value
+			? `<div class="crm-card-${field} text-truncate ${extra_class || ""}" title="${esc(
+					label
+			  )}">${value}</div>`
+			: "";
+	const task = state.tasks[deal.name];
+	let task_html = `<span class="text-muted">${__("No open task")}</span>`;
+	if (task) {
+		const overdue = task.due_on && frappe.datetime.get_diff(task.due_on, frappe.datetime.now_datetime()) < 0;
+		// the due date and time without seconds
+		const due = task.due_on
+			? ` · ${esc(frappe.datetime.str_to_user(task.due_on).replace(/:\d\d$/, ""))}`
+			: "";
+		task_html = `<a href="/app/crm-task/${encodeURIComponent(task.name)}" class="${
+			overdue ? "text-danger" : ""
+		}">${esc(task.subject)}${due}</a>`;
+	}
+	return `<div class="crm-card-details small">
+		${line("amount", __("Amount"), deal.amount ? format_currency(deal.amount, deal.currency) : "")}
+		${line("client", __("Client"), esc(deal.client_client_name || deal.client || ""))}
+		${line("responsible", __("Responsible"), simple_crm.people.formatter(deal.responsible))}
+		${line("next-task", __("Next Task"), task_html)}
+	</div>`;
+};
+
+// "N deals · total" under the column's title: the cards in the column now, amounts per currency.
+simple_crm.deal_kanban.column_total = function ($column, state) {
+	const totals = {};
+	let count = 0;
+	$column.find(".kanban-cards .kanban-card-wrapper").each(function () {
+		const deal = state.deals[decodeURIComponent($(this).attr("data-name"))];
+		count += 1;
+		if (deal && deal.amount) {
+			const currency = deal.currency || "";
+			totals[currency] = (totals[currency] || 0) + flt(deal.amount);
+		}
+	});
+	const amounts = Object.keys(totals)
+		.sort()
+		.map((currency) => format_currency(totals[currency], currency || null))
+		.join(", ");
+	const text = amounts ? `${count} · ${amounts}` : `${count}`;
+	let $total = $column.find(".kanban-column-header .crm-column-total");
+	if (!$total.length) {
+		$total = $(`<div class="crm-column-total text-muted small"></div>`).appendTo(
+			$column.find(".kanban-column-header")
+		);
+		$column.find(".kanban-column-header").css("flex-wrap", "wrap");
+		$total.css({ width: "100%", "padding-left": "var(--padding-sm)" });
+	}
+	if ($total.attr("data-count") !== String(count) || $total.text() !== text) {
+		$total.attr("data-count", count).attr("title", __("Deals and their amount")).text(text);
+	}
+};
+
+// Frappe lists the boards in "Select Kanban" by their names as stored: shown here in the user's language (a
+// pipeline's board is named after the pipeline, a shipped master with a Russian name).
+simple_crm.deal_kanban.translate_switcher = function (listview) {
+	const label = __("Select Kanban");
+	listview.page.wrapper.find(".custom-btn-group").each(function () {
+		const $group = $(this);
+		if ($group.find(".custom-btn-group-label").first().text().trim() !== label) return;
+		$group.find(".dropdown-item .menu-item-label").each(function () {
+			const $label = $(this);
+			if ($label.attr("data-crm-translated")) return;
+			$label.attr("data-crm-translated", 1).text(__($label.text().trim()));
+		});
+	});
 };

@@ -53,6 +53,7 @@ class CRMTask(Document):
 		completed_on: DF.Datetime | None
 		description: DF.TextEditor | None
 		due_on: DF.Datetime | None
+		list_order: DF.Datetime | None
 		priority: DF.Literal["Low", "Medium", "High", "Urgent"]
 		reference_doctype: DF.Link | None
 		reference_name: DF.DynamicLink | None
@@ -79,6 +80,7 @@ class CRMTask(Document):
 		self.validate_reminder()
 		self.set_completion()
 		self.update_checklist()
+		self.set_list_order()
 
 	def on_update(self):
 		self.record_deal_activity()
@@ -142,6 +144,11 @@ class CRMTask(Document):
 		if not self.completed_on:
 			self.completed_on = now_datetime()
 
+	def set_list_order(self):
+		"""The key the task list is sorted by (one column, so that one index serves it): open tasks first, the
+		nearest due first and those without a due date after them; then closed tasks, the last closed first."""
+		self.list_order = list_order(self.status, self.due_on, self.completed_on or self.modified)
+
 	def update_checklist(self):
 		"""A step checked off records who did it and when; unchecking clears that."""
 		before = {row.name: row for row in (self.get_doc_before_save() or {}).get("checklist") or []}
@@ -163,6 +170,20 @@ class CRMTask(Document):
 			return
 		if any(self.has_value_changed(field) for field in ("reference_doctype", "reference_name", "status")):
 			record_activity(self.reference_name)
+
+
+OPEN_STATUSES = ("Open", "In Progress")
+# open tasks without a due date come after every dated one; closed tasks after all open ones, counted back
+# from a far date so that the last closed comes first
+UNDATED_OPEN = datetime(2999, 1, 1)
+CLOSED_FROM = datetime(3000, 1, 1)
+CLOSED_COUNTED_BACK_FROM = datetime(2200, 1, 1)
+
+
+def list_order(status: str, due_on, closed_on) -> datetime:
+	if status in OPEN_STATUSES:
+		return get_datetime(due_on) if due_on else UNDATED_OPEN
+	return CLOSED_FROM + (CLOSED_COUNTED_BACK_FROM - get_datetime(closed_on or now_datetime()))
 
 
 def on_doctype_update():
