@@ -67,3 +67,28 @@ def plan_vs_fact(filters=None) -> dict:
 		"route": ["query-report", PLAN_VS_FACT_REPORT],
 		"route_options": month,
 	}
+
+
+# --- charts grouped by a field --------------------------------------------------------------------------------
+
+
+def translate_group_labels(config, result):
+	"""A dashboard chart of a CRM doctype grouped by a Select field or a link to a translated doctype (deals by
+	stage, leads by source) is labelled with the stored values ("Negotiation"); they are shown in the user's
+	language, as the doctype's form and list show them."""
+	doctype, fieldname = config.get("document_type"), config.get("group_by_based_on")
+	if config.get("chart_type") != "Group By" or not isinstance(result, dict) or not doctype or not fieldname:
+		return result
+	if not frappe.db.exists("DocType", doctype):
+		return result
+	df = frappe.get_meta(doctype).get_field(fieldname)
+	translated = df and (
+		df.fieldtype == "Select"
+		or (df.fieldtype == "Link" and df.options and frappe.get_meta(df.options).translated_doctype)
+	)
+	if translated and isinstance(result.get("labels"), list):
+		context = doctype if df.fieldtype == "Select" else None
+		result["labels"] = [
+			_(label, context=context) if isinstance(label, str) else label for label in result["labels"]
+		]
+	return result

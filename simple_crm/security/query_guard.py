@@ -396,17 +396,22 @@ def dashboard_chart(
 		else frappe._dict(json_argument(chart, "chart", dict))
 	)
 	check_chart(config)
-	return get(
-		chart_name=chart_name,
-		chart=chart,
-		no_cache=no_cache,
-		filters=filters,
-		from_date=from_date,
-		to_date=to_date,
-		timespan=timespan,
-		time_interval=time_interval,
-		heatmap_year=heatmap_year,
-		refresh=refresh,
+	from simple_crm.dashboards import translate_group_labels
+
+	return translate_group_labels(
+		config,
+		get(
+			chart_name=chart_name,
+			chart=chart,
+			no_cache=no_cache,
+			filters=filters,
+			from_date=from_date,
+			to_date=to_date,
+			timespan=timespan,
+			time_interval=time_interval,
+			heatmap_year=heatmap_year,
+			refresh=refresh,
+		),
 	)
 
 

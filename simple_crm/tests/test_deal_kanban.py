@@ -143,3 +143,25 @@ class TestDealKanban(CRMTestCase):
 		board = quick_kanban_board("CRM Deal", unique("Deals "), "stage")
 		make_pipeline(stages=(("Tender", "Open", 10), ("Won", "Won", None), ("Lost", "Lost", None)))
 		self.assertIn("Tender", [c.column_name for c in frappe.get_doc("Kanban Board", board.name).columns])
+
+
+class TestStageNamesInCharts(CRMTestCase):
+	def test_deals_by_stage_chart_in_the_users_language(self):
+		from simple_crm.security.query_guard import dashboard_chart
+		from simple_crm.tests.factories import make_client, make_deal, make_lead
+
+		make_deal(make_client().name, stage="Qualification")
+		make_lead(source="Website")
+		frappe.local.lang = "ru"
+		try:
+			chart = dashboard_chart(chart_name="Deals by Stage", refresh=1)
+			self.assertIn("Квалификация", chart["labels"])
+			self.assertNotIn("Qualification", chart["labels"])
+			# leads by source: a translated master
+			chart = dashboard_chart(chart_name="Leads by Source", refresh=1)
+			self.assertIn("Сайт", chart["labels"])
+			self.assertNotIn("Website", chart["labels"])
+		finally:
+			frappe.local.lang = "en"
+		chart = dashboard_chart(chart_name="Deals by Stage", refresh=1)
+		self.assertIn("Qualification", chart["labels"])
