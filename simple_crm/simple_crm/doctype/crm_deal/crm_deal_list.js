@@ -27,7 +27,10 @@ simple_crm.deal_kanban.decorate = function (listview) {
 	const state = (listview.__crm_kanban = listview.__crm_kanban || { tasks: {} });
 	state.deals = {};
 	(listview.data || []).forEach((row) => (state.deals[row.name] = row));
-	simple_crm.deal_kanban.load_next_tasks(listview, state).then(() => {
+	simple_crm.deal_kanban.load_next_tasks(state).then((tasks) => {
+		// the data of this refresh: cards drawn with the earlier data are drawn again
+		state.tasks = tasks;
+		listview.$result.find(".crm-card-details").remove();
 		simple_crm.deal_kanban.render(listview, state);
 		if (!state.observer) {
 			// the page, not only the board: "Select Kanban" is filled in when the boards are loaded
@@ -43,10 +46,10 @@ simple_crm.deal_kanban.decorate = function (listview) {
 };
 
 // The next open task of each deal on the board (the earliest due), as the user lists tasks.
-simple_crm.deal_kanban.load_next_tasks = function (listview, state) {
+simple_crm.deal_kanban.load_next_tasks = function (state) {
 	const names = Object.keys(state.deals);
-	state.tasks = {};
-	if (!names.length) return Promise.resolve();
+	const next = {};
+	if (!names.length) return Promise.resolve(next);
 	return frappe
 		.xcall("frappe.client.get_list", {
 			doctype: "CRM Task",
@@ -63,8 +66,9 @@ simple_crm.deal_kanban.load_next_tasks = function (listview, state) {
 			// tasks without a due date come last (MariaDB sorts NULL first)
 			const dated = tasks.filter((t) => t.due_on).concat(tasks.filter((t) => !t.due_on));
 			dated.forEach((task) => {
-				if (!state.tasks[task.reference_name]) state.tasks[task.reference_name] = task;
+				if (!next[task.reference_name]) next[task.reference_name] = task;
 			});
+			return next;
 		});
 };
 
