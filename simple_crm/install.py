@@ -3,6 +3,7 @@
 import frappe
 
 from simple_crm.permissions.assignments import add_todo_index
+from simple_crm.permissions.rules import add_rule_indexes
 from simple_crm.permissions.search import add_search_indexes
 from simple_crm.security.read_paths import add_reference_indexes
 
@@ -68,6 +69,7 @@ def after_migrate():
 	grant_role_permissions()
 	seed_workflows()
 	add_todo_index()
+	add_rule_indexes()
 	add_reference_indexes()
 	add_search_indexes()
 	frappe.get_attr("simple_crm.integrations.spreadsheet_import.add_custom_fields")()

@@ -29,7 +29,7 @@ from simple_crm.permissions.roles import (
 	sees_everything,
 	team_users,
 )
-from simple_crm.permissions.rules import child_condition, condition_for, parents_of
+from simple_crm.permissions.rules import child_condition, condition_for, parents_of, row_condition_for
 from simple_crm.permissions.search import get_count, global_search, keep_visible, search_visible
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
 	"parents_of",
 	"record_visible",
 	"refuse_unwritable_fields",
+	"row_condition_for",
 	"search_visible",
 	"sees_everything",
 	"set_default_responsible",

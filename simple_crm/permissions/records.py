@@ -9,7 +9,7 @@ from frappe.utils import cstr, flt
 
 from simple_crm.constants import ROW_LEVEL_DOCTYPES
 from simple_crm.permissions.roles import CRM_ROLES, sees_everything
-from simple_crm.permissions.rules import condition_for
+from simple_crm.permissions.rules import row_condition_for
 
 # records handed out by distribution (an Assignment Rule, a head of sales) when their creator does not work them
 DISTRIBUTED_DOCTYPES = ("CRM Lead", "CRM Client")
@@ -41,7 +41,7 @@ def record_visible(doctype: str, name: str, user: str | None = None) -> bool:
 	user = user or frappe.session.user
 	if not frappe.has_permission(doctype, "read", user=user):
 		return False
-	return _row_matches(doctype, name, condition_for(doctype, user) or "1 = 1")
+	return _row_matches(doctype, name, row_condition_for(doctype, user) or "1 = 1")
 
 
 def _row_matches(doctype: str, name: str, condition: str) -> bool:
@@ -133,7 +133,7 @@ def has_permission(doc, ptype: str | None = None, user: str | None = None) -> bo
 	doctype, name = doc.get("doctype"), doc.get("name")
 	if not doctype or not name or doc.get("__islocal"):
 		return None
-	condition = condition_for(doctype, user)
+	condition = row_condition_for(doctype, user)
 	if not condition:
 		return None
 	if _row_matches(doctype, name, condition):

@@ -30,6 +30,7 @@ from simple_crm.permissions import (
 	condition_for,
 	keep_visible,
 	record_visible,
+	row_condition_for,
 	sees_everything,
 )
 from simple_crm.security.input import existing_doctype, json_argument
@@ -90,7 +91,7 @@ def reference_permission(doc, ptype: str | None = None, user: str | None = None)
 
 
 def _matches(doctype: str, name: str, user: str) -> bool:
-	condition = condition_for(doctype, user)
+	condition = row_condition_for(doctype, user)
 	return not condition or _visible_row(doctype, name, condition)
 
 
