@@ -420,6 +420,8 @@ doc_events.setdefault("Data Import", {}).update(
 # an imported row's outcome never keeps its record (or the import) from being deleted
 ignore_links_on_delete.append("CRM Import Row")
 doctype_js["Data Import"] = "public/js/data_import.js"
+# the Workflow form of the deals says that the Pipeline form keeps its stages (simple_crm.workflows)
+doctype_js["Workflow"] = "public/js/workflow_note.js"
 
 # Accounting exchange (simple_crm.integrations.exchange): a lead converted into a client is announced to the
 # accounting system by a signed webhook, sent in the background and retried until it is taken

@@ -24,11 +24,12 @@ def default_pipeline() -> str | None:
 
 
 def get_stages(pipeline: str) -> list[frappe._dict]:
-	"""Stages of `pipeline` in their order: stage_name, stage_type, probability."""
+	"""Stages of `pipeline` in their order: stage_name, stage_type, probability and the stage's rules
+	(allowed_roles, required_fields: see simple_crm.stage_rules)."""
 	return frappe.get_all(
 		"CRM Pipeline Stage",
 		filters={"parenttype": "CRM Pipeline", "parentfield": "stages", "parent": pipeline},
-		fields=["stage_name", "stage_type", "probability"],
+		fields=["stage_name", "stage_type", "probability", "allowed_roles", "required_fields"],
 		order_by="idx asc",
 	)
 

@@ -10,8 +10,11 @@ Data Import alike. An administrator edits them in the Desk:
 
 - a state added to the Deal workflow becomes a stage of the default pipeline (so the Select options,
   the kanban columns and the reports have it);
-- a stage added to a pipeline becomes a state of the Deal workflow, with moves to and from the
-  pipeline's other open stages, so deals can reach it without anyone writing transitions by hand;
+- the pipelines keep the Deal workflow's states and the moves between them (`sync_deal_workflow`, on every
+  save of a pipeline): each pipeline's moves carry the condition `doc.pipeline == "<pipeline>"`, go from every
+  open stage to every other stage and back from a closed one (a head of sales reopens), and are allowed to the
+  roles the target stage lets in (its rule on the Pipeline form, else sales managers and heads of sales).
+  Transitions an administrator adds in the Workflow form with any other condition or action stay;
 - a state added to the Lead workflow becomes an option of the lead's status (the same for complaints:
   `CRM Complaint Workflow`, state field `status`, shipped in the same file).
 
@@ -21,13 +24,15 @@ or lost deal over REST either.
 """
 
 import json
+import re
 
 import frappe
 from frappe import _
 from frappe.custom.doctype.property_setter.property_setter import make_property_setter
+from frappe.model.document import Document
 from frappe.model.workflow import get_workflow, get_workflow_name
 
-from simple_crm import pipelines
+from simple_crm import pipelines, stage_rules
 
 LEAD_WORKFLOW = "CRM Lead Workflow"
 DEAL_WORKFLOW = "CRM Deal Workflow"
@@ -39,6 +44,8 @@ TRANSITION_ROLES = ("CRM Sales Manager", "CRM Head of Sales")
 CLOSED_STAGE_EDITORS = ("CRM Head of Sales",)
 # may correct a deal or a lead in any state, but moves none of them (no transitions)
 STATE_EDITOR_ADMIN = "CRM Administrator"
+# the actions of the moves the pipelines make, besides "Move to <stage>"
+PIPELINE_ACTIONS = ("Win", "Lose", "Reopen")
 ANY_STAGE_ON_CREATE_ROLES = frozenset({"System Manager", "CRM Administrator", "CRM Head of Sales"})
 
 
@@ -79,6 +86,9 @@ def seed_workflows() -> list[str]:
 			ensure_action(row["action"])
 		frappe.get_doc(data).insert(ignore_permissions=True)
 		created.append(data["name"])
+	if DEAL_WORKFLOW in created:
+		# the moves between stages are the pipelines' (their conditions and their stages' role rules)
+		sync_deal_workflow()
 	return created
 
 
@@ -225,75 +235,152 @@ def sync_select_options(doctype: str, fieldname: str, states: list[str]) -> None
 # --- stages -> Workflow -------------------------------------------------------------------
 
 
-def add_pipeline_stages_to_workflow(pipeline) -> list[str]:
-	"""Called when a pipeline is saved: its stages become states of the Deal workflow, with moves."""
-	if pipeline.flags.from_workflow:
-		return []
-	name = active_workflow("CRM Deal")
-	if not name:
-		return []
-	workflow = frappe.get_doc("Workflow", name)
-	if workflow.workflow_state_field != pipelines.STAGE_FIELD:
-		return []
-	known = {s.state for s in workflow.states}
-	new = [row for row in pipeline.stages if row.stage_name not in known]
-	if not new:
-		return []
-	open_stages = [row.stage_name for row in pipeline.stages if row.stage_type == pipelines.OPEN]
-	won = [row.stage_name for row in pipeline.stages if row.stage_type == pipelines.WON]
-	lost = [row.stage_name for row in pipeline.stages if row.stage_type == pipelines.LOST]
-	existing = {(t.state, t.next_state, t.allowed) for t in workflow.transitions}
-	actions = {(t.state, t.action, t.allowed) for t in workflow.transitions}
+def pipeline_condition(pipeline: str) -> str:
+	"""The condition of the Deal workflow's transitions made from `pipeline`'s stages: one workflow governs the
+	deals of every pipeline (Frappe allows one per doctype), each pipeline's moves apply to its own deals."""
+	return f"doc.pipeline == {json.dumps(pipeline, ensure_ascii=False)}"
 
-	def add_transition(state, next_state, action, roles=TRANSITION_ROLES):
+
+_PIPELINE_CONDITION = re.compile(r'^doc\.pipeline == ".*"$', re.DOTALL)
+
+
+def made_from_stages(transition) -> bool:
+	"""A transition the pipelines keep (remade on every save of a pipeline): one with a pipeline's condition, or
+	one of the moves the app made before conditions existed (Win, Lose, Reopen, Move to <stage> for the sales
+	roles, with no condition). Any other transition is the administrator's and stays as it is."""
+	condition = (transition.get("condition") or "").strip()
+	if condition:
+		return bool(_PIPELINE_CONDITION.match(condition))
+	return transition.get("allowed") in (*TRANSITION_ROLES, *CLOSED_STAGE_EDITORS) and transition.get(
+		"action"
+	) in (*PIPELINE_ACTIONS, move_action(transition.get("next_state") or ""))
+
+
+def roles_into(stage) -> list[str]:
+	"""Who may move a deal into `stage`: the roles of its rule, else the sales roles."""
+	return stage_rules.split(stage.get("allowed_roles")) or list(TRANSITION_ROLES)
+
+
+def pipeline_transitions(pipeline: str, stages: list) -> list[dict]:
+	"""The moves of a pipeline's deals: from every open stage to every other stage (Win into the won stage,
+	Lose into a lost one) by the roles allowed into the target, and Reopen by a head of sales: a lost deal to
+	the first open stage, a won one to the last (it was won from there)."""
+	condition = pipeline_condition(pipeline)
+	open_stages = [s for s in stages if s.stage_type == pipelines.OPEN]
+	rows, used = [], set()
+
+	def add(source, target, action, roles):
+		if (source.stage_name, action) in used:
+			# one action leads to one stage: a second lost stage is reached by its own move
+			action = move_action(target.stage_name)
+		used.add((source.stage_name, action))
 		for role in roles:
-			if (state, next_state, role) in existing:
-				continue
-			if (state, action, role) in actions:
-				# one action leads to one state: "Win" already goes to another won stage
-				action = move_action(next_state)
-			ensure_action(action)
-			workflow.append(
-				"transitions",
+			rows.append(
 				{
-					"state": state,
+					"state": source.stage_name,
 					"action": action,
-					"next_state": next_state,
+					"next_state": target.stage_name,
 					"allowed": role,
 					"allow_self_approval": 1,
-				},
+					"condition": condition,
+				}
 			)
-			existing.add((state, next_state, role))
-			actions.add((state, action, role))
 
-	for row in new:
-		ensure_state(row.stage_name)
-		editors = TRANSITION_ROLES if row.stage_type == pipelines.OPEN else CLOSED_STAGE_EDITORS
+	for source in stages:
+		if source.stage_type != pipelines.OPEN:
+			if open_stages:
+				target = open_stages[-1 if source.stage_type == pipelines.WON else 0]
+				add(source, target, "Reopen", CLOSED_STAGE_EDITORS)
+			continue
+		for target in stages:
+			if target.stage_name == source.stage_name:
+				continue
+			action = {pipelines.WON: "Win", pipelines.LOST: "Lose"}.get(
+				target.stage_type, move_action(target.stage_name)
+			)
+			add(source, target, action, roles_into(target))
+	return rows
+
+
+def deal_workflow():
+	"""The active workflow of deals by stage, the one the pipelines keep (None if there is none)."""
+	name = active_workflow(pipelines.DEAL)
+	if not name:
+		return None
+	workflow = frappe.get_doc("Workflow", name)
+	return workflow if workflow.workflow_state_field == pipelines.STAGE_FIELD else None
+
+
+def sync_deal_workflow() -> bool:
+	"""Bring the Deal workflow in step with every pipeline: a state per stage (a new one editable as the shipped
+	ones are: open stages by the sales roles, closed ones by a head of sales; rows an administrator changed stay),
+	no state of a stage no pipeline has, and each pipeline's moves remade from its stages and their rules.
+	Transitions an administrator added in the Workflow form (see made_from_stages) stay. True if it changed."""
+	workflow = deal_workflow()
+	if not workflow:
+		return False
+	stages_by_pipeline = {
+		name: pipelines.get_stages(name)
+		for name in frappe.get_all(
+			"CRM Pipeline", order_by="is_default desc, creation asc, name asc", pluck="name"
+		)
+	}
+	names = pipelines.all_stage_names()
+	stage_types = {}
+	for stages in stages_by_pipeline.values():
+		for stage in stages:
+			stage_types.setdefault(stage.stage_name, stage.stage_type)
+
+	states = [row for row in workflow.states if row.state in stage_types]
+	present = {row.state for row in states}
+	for name in names:
+		ensure_state(name)
+		if name in present:
+			continue
+		editors = TRANSITION_ROLES if stage_types[name] == pipelines.OPEN else CLOSED_STAGE_EDITORS
 		for role in (*editors, STATE_EDITOR_ADMIN):
-			workflow.append("states", {"state": row.stage_name, "doc_status": "0", "allow_edit": role})
-	first_open = open_stages[0] if open_stages else None
-	for row in new:
-		stage = row.stage_name
-		if row.stage_type == pipelines.OPEN:
-			for other in open_stages:
-				if other != stage:
-					add_transition(other, stage, move_action(stage))
-					add_transition(stage, other, move_action(other))
-			for target in won:
-				add_transition(stage, target, "Win")
-			for target in lost:
-				add_transition(stage, target, "Lose")
-			if stage == first_open:
-				for closed in won + lost:
-					add_transition(closed, stage, move_action(stage), roles=CLOSED_STAGE_EDITORS)
-		else:
-			for other in open_stages:
-				add_transition(other, stage, "Win" if row.stage_type == pipelines.WON else "Lose")
-			if first_open:
-				add_transition(stage, first_open, move_action(first_open), roles=CLOSED_STAGE_EDITORS)
+			states.append(frappe._dict(state=name, doc_status="0", allow_edit=role))
+	states.sort(key=lambda row: names.index(row.state))
+
+	kept = [
+		t
+		for t in workflow.transitions
+		if not made_from_stages(t) and t.state in stage_types and t.next_state in stage_types
+	]
+	made = [row for name, stages in stages_by_pipeline.items() for row in pipeline_transitions(name, stages)]
+	for action in dict.fromkeys(row["action"] for row in made):
+		ensure_action(action)
+
+	def signature(state_rows, transition_rows):
+		return (
+			[(r.get("state"), r.get("allow_edit"), str(r.get("doc_status"))) for r in state_rows],
+			[
+				(
+					r.get("state"),
+					r.get("action"),
+					r.get("next_state"),
+					r.get("allowed"),
+					r.get("condition") or "",
+				)
+				for r in transition_rows
+			],
+		)
+
+	if signature(states, [*kept, *made]) == signature(workflow.states, workflow.transitions):
+		return False
+	workflow.set("states", [_row(r) for r in states])
+	workflow.set("transitions", [*(_row(t) for t in kept), *made])
 	workflow.flags.ignore_permissions = True
 	workflow.save()
-	return [row.stage_name for row in new]
+	return True
+
+
+def _row(row) -> dict:
+	"""A child row as values for Document.set, without the identity of the row it came from."""
+	data = row.as_dict() if isinstance(row, Document) else dict(row)
+	for key in ("name", "idx", "parent", "parentfield", "parenttype", "creation", "modified", "doctype"):
+		data.pop(key, None)
+	return data
 
 
 def move_action(stage: str) -> str:

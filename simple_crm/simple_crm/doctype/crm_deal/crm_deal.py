@@ -6,7 +6,7 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import flt, today
 
-from simple_crm import masters, pipelines, stage_history, workflows
+from simple_crm import masters, pipelines, stage_history, stage_rules, workflows
 from simple_crm.automation.deal_follow_up import record_activity
 from simple_crm.client_links import check_counterparty_client, set_client_from
 from simple_crm.integrity import check_deal_can_be_deleted
@@ -108,6 +108,7 @@ class CRMDeal(Document):
 		self.validate_contacts()
 		self.validate_co_managers()
 		self.validate_masters()
+		self.validate_required_fields()
 		self.set_title()
 		self.apply_outcome()
 		self.clear_lost_reason()
@@ -192,6 +193,12 @@ class CRMDeal(Document):
 				self.probability = stage.probability
 		elif flt(self.previous.probability) == flt(self.probability):
 			self.probability = stage.probability
+
+	def validate_required_fields(self):
+		"""A deal enters a stage only with the fields its pipeline requires there filled (simple_crm.stage_rules);
+		a deal that stays in its stage is not held to a rule added after it got there."""
+		if self.stage_changed:
+			stage_rules.check_required_fields(self, pipelines.get_stage(self.pipeline, self.stage))
 
 	def set_item_amounts(self):
 		total = 0

@@ -9,3 +9,39 @@ frappe.ui.form.on("CRM Pipeline Stage", {
 		if (row.stage_type === "Lost") frappe.model.set_value(cdt, cdn, "probability", 0);
 	},
 });
+
+// A stage's rules are kept as Frappe's names (roles, CRM Deal fields) and typed in either language; the grid
+// shows them in the user's.
+const stage_rule_words = {
+	allowed_roles: (name) => __(name),
+	required_fields: (name) => __(frappe.meta.get_label("CRM Deal", name) || name),
+};
+
+frappe.ui.form.on("CRM Pipeline", {
+	setup(frm) {
+		frappe.model.with_doctype("CRM Deal", () => frm.refresh_field("stages"));
+		const map = frappe.meta.docfield_map["CRM Pipeline Stage"] || {};
+		for (const [fieldname, word] of Object.entries(stage_rule_words)) {
+			const formatter = (value) =>
+				frappe.utils.escape_html(
+					(value || "")
+						.split("\n")
+						.filter(Boolean)
+						.map(word)
+						.join(", ")
+				);
+			if (map[fieldname]) map[fieldname].formatter = formatter;
+			for (const df of frm.fields_dict.stages.grid.docfields || []) {
+				if (df.fieldname === fieldname) df.formatter = formatter;
+			}
+		}
+	},
+	refresh(frm) {
+		frm.set_intro(
+			__(
+				"The stages of this pipeline are the sales process: their order, probability and type, who may move a deal into each stage and what must be filled before. Saving the pipeline updates the deals' workflow and kanban board."
+			),
+			"blue"
+		);
+	},
+});

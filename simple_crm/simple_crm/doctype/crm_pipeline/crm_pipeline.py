@@ -6,7 +6,7 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import flt
 
-from simple_crm import kanban, pipelines, workflows
+from simple_crm import kanban, pipelines, stage_rules, workflows
 
 
 class PipelineStageError(frappe.ValidationError):
@@ -50,13 +50,16 @@ class CRMPipeline(Document):
 		self.validate_stage_types()
 		self.set_default_probabilities()
 		self.validate_probabilities()
+		self.set_stage_rules()
 		self.validate_default_flag()
 		self.validate_removed_stages()
 
 	def on_update(self):
 		self.make_other_pipelines_not_default()
 		pipelines.sync_deal_stage_options()
-		workflows.add_pipeline_stages_to_workflow(self)
+		if not self.flags.from_workflow:
+			# a stage added in the Workflow form already has its state there (and its moves, if any)
+			workflows.sync_deal_workflow()
 
 	def on_trash(self):
 		self.validate_not_in_use()
@@ -65,9 +68,12 @@ class CRMPipeline(Document):
 	def after_rename(self, old_name, new_name, merge=False):
 		# the board's link follows the rename; its filter names the pipeline and is set anew
 		pipelines.sync_deal_stage_options()
+		# the workflow's moves name the pipeline in their condition
+		workflows.sync_deal_workflow()
 
 	def after_delete(self):
 		pipelines.sync_deal_stage_options()
+		workflows.sync_deal_workflow()
 
 	def clean_stage_names(self):
 		for stage in self.stages:
@@ -115,6 +121,17 @@ class CRMPipeline(Document):
 					),
 					PipelineStageError,
 				)
+
+	def set_stage_rules(self):
+		"""Each stage's rules as typed (roles and deal fields, in English or Russian) are kept as Frappe's names;
+		an unknown role or field is refused before anything is saved."""
+		for stage in self.stages:
+			stage.allowed_roles = (
+				stage_rules.join(stage_rules.parse_roles(stage.allowed_roles, stage.stage_name)) or None
+			)
+			stage.required_fields = (
+				stage_rules.join(stage_rules.parse_fields(stage.required_fields, stage.stage_name)) or None
+			)
 
 	def validate_default_flag(self):
 		"""There is always exactly one default pipeline: the first one is, and it cannot be unset."""

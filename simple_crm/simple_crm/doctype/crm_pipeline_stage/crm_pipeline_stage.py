@@ -14,11 +14,13 @@ class CRMPipelineStage(Document):
 	if TYPE_CHECKING:
 		from frappe.types import DF
 
+		allowed_roles: DF.SmallText | None
 		description: DF.SmallText | None
 		parent: DF.Data
 		parentfield: DF.Data
 		parenttype: DF.Data
 		probability: DF.Percent
+		required_fields: DF.SmallText | None
 		stage_name: DF.Data
 		stage_type: DF.Literal["Open", "Won", "Lost"]
 	# end: auto-generated types
