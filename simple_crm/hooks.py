@@ -294,6 +294,8 @@ app_include_js = [
 	"/assets/simple_crm/js/duplicates.js",
 	# the search bar: records by title, and found by phone, e-mail, INN or name in its drop-down
 	"/assets/simple_crm/js/search_bar.js",
+	# durations and the timelines' history lines in the user's words
+	"/assets/simple_crm/js/words.js",
 ]
 # a refusal the user has read is no uncaught error in the page (simple_crm.security.refusals)
 app_include_js.append("/assets/simple_crm/js/refusals.js")

@@ -13,7 +13,7 @@ import html
 
 import frappe
 from frappe import _
-from frappe.utils import escape_html, format_duration, get_link_to_form
+from frappe.utils import cint, escape_html, get_fullname, get_link_to_form
 
 from simple_crm.constants import CLOSED_COMPLAINT_STATUSES
 
@@ -29,6 +29,16 @@ def text(value) -> str:
 	"""Plain text for HTML: Frappe may have stored the value with entities (sanitised on save) or not
 	(written by a query), so it is unescaped first and escaped once."""
 	return escape_html(html.unescape(str(value or "")))
+
+
+def duration_text(seconds) -> str:
+	"""A call's length in the user's language ("13 мин 44 с"; Frappe's format_duration writes "13m 44s" in
+	every language), with the same words the Desk uses for Duration fields (public/js/words.js)."""
+	seconds = max(cint(seconds), 0)
+	hours, rest = divmod(seconds, 3600)
+	minutes, seconds = divmod(rest, 60)
+	units = ((hours, _("{0}h")), (minutes, _("{0}m")), (seconds, _("{0}s")))
+	return " ".join(unit.format(amount) for amount, unit in units if amount)
 
 
 def get_timeline_content(doctype: str, docname: str) -> list[dict]:
@@ -78,7 +88,7 @@ def call_items(doctype: str, docname: str) -> list[dict]:
 		title = _("Inbound call") if call.direction == "Inbound" else _("Outbound call")
 		details = [text(call.phone), _(call.call_status)]
 		if call.duration:
-			details.append(format_duration(call.duration, hide_days=True))
+			details.append(duration_text(call.duration))
 		for value in (call.topic, call.result):
 			if value:
 				details.append(text(value))
@@ -102,7 +112,7 @@ def task_items(doctype: str, docname: str) -> list[dict]:
 		if task.due_on:
 			details.append(_("due {0}").format(frappe.format(task.due_on, {"fieldtype": "Datetime"})))
 		if task.assigned_to:
-			details.append(text(task.assigned_to))
+			details.append(text(get_fullname(task.assigned_to)))
 		if task.result:
 			details.append(text(task.result))
 		items.append(
@@ -123,7 +133,7 @@ def complaint_items(doctype: str, docname: str) -> list[dict]:
 		title = _("Complaint: {0}").format(text(complaint.subject or complaint.name))
 		details = [text(_(complaint.category)), _(complaint.status)]
 		if complaint.responsible:
-			details.append(text(complaint.responsible))
+			details.append(text(get_fullname(complaint.responsible)))
 		if complaint.resolution and complaint.status in CLOSED_COMPLAINT_STATUSES:
 			details.append(text(complaint.resolution))
 		items.append(

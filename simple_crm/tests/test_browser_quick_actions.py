@@ -183,3 +183,23 @@ class TestQuickActionsInTheDesk(DeskBrowserTestCase):
 		self.wait_idle(page)
 		self.assertNotIn(foreign.client_name, page.locator(".search-dialog").inner_text())
 		self.shot(page, "a colleague's number finds nothing")
+
+	def test_history_and_call_lengths_read_in_russian(self):
+		lead = self.make(factories.make_lead(responsible=self.manager, phone="+7 (916) 700-33-44"))
+		# a status changed by a save in English (REST, an import, a job), as its version records it
+		lead.reload()
+		lead.status = "In Progress"
+		lead.save(ignore_version=False)
+		factories.make_call(lead=lead.name, manager=self.manager, duration=824, direction="Outbound")
+		page = self.login(self.manager)
+		self.open(page, f"/app/crm-lead/{lead.name}", ready=CUSTOM_BUTTON, label="lead form with history")
+		history = page.locator(".timeline-item", has_text="с Новый на В работе").first
+		history.wait_for()
+		history.scroll_into_view_if_needed()
+		self.assertIn("Статус", history.inner_text())
+		call = page.locator(".timeline-item", has_text="Исходящий звонок").first
+		self.assertIn("13 мин 44 с", call.inner_text())
+		timeline = page.locator(".new-timeline").first.inner_text()
+		for english in ("In Progress", "changed the value", "13m 44s"):
+			self.assertNotIn(english, timeline)
+		self.shot(page, "history in russian")
