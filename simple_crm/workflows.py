@@ -350,6 +350,8 @@ def sync_deal_workflow() -> bool:
 	made = [row for name, stages in stages_by_pipeline.items() for row in pipeline_transitions(name, stages)]
 	for action in dict.fromkeys(row["action"] for row in made):
 		ensure_action(action)
+	for stage in stage_types:
+		translate_move_action(stage)
 
 	def signature(state_rows, transition_rows):
 		return (
@@ -385,6 +387,33 @@ def _row(row) -> dict:
 
 def move_action(stage: str) -> str:
 	return f"Move to {stage}"
+
+
+# languages the actions of stages an administrator adds are translated into (the product's first languages)
+ACTION_LANGUAGES = ("ru",)
+
+
+def translate_move_action(stage: str) -> None:
+	""" "Move to <stage>" of a stage an administrator added reads in each language as the shipped ones do
+	("Перевести на этап «Пилот»"), through a Translation record an administrator may still change."""
+	from frappe.translate import get_all_translations
+
+	action = move_action(stage)
+	for lang in ACTION_LANGUAGES:
+		messages = get_all_translations(lang) or {}
+		if action in messages or frappe.db.exists("Translation", {"language": lang, "source_text": action}):
+			continue
+		template = messages.get("Move to {0}")
+		if not template:
+			continue
+		frappe.get_doc(
+			{
+				"doctype": "Translation",
+				"language": lang,
+				"source_text": action,
+				"translated_text": template.format(messages.get(stage) or stage),
+			}
+		).insert(ignore_permissions=True)
 
 
 def ensure_state(state: str) -> None:
