@@ -116,12 +116,15 @@ def judge(plan: list[dict], page: bool = False, text_match: str | None = None) -
 	- `index` (a whole index read in its order) passes when the index covers the statement (Extra
 	  "Using index": a count reads the narrow index, never the rows; a director's count of everything
 	  has nothing to seek and reads the narrowest index whole) or when a list page reads it in the page's
-	  order and stops at the page (no filesort). The row-level condition of a manager or a head is an OR
-	  of an IN list and sub-queries (simple_crm.permissions.rules), which MariaDB cannot seek: reading
-	  the sort index until 20 visible rows are found, or counting on a covering index, is the best plan
-	  for it. A whole index read with a row lookup per entry and no early stop is worse than the table
-	  scan and fails.
-	- A list page must not sort a big table (filesort): the page is read in its order and stops at 20.
+	  order and stops at the page (no filesort). A whole index read with a row lookup per entry and no
+	  early stop is worse than the table scan and fails.
+	- The row-level condition of a manager or a head is a semi-join on the names they may see, the union
+	  of one indexed select per rule part (simple_crm.permissions.rules.condition_for). MariaDB builds
+	  that set from the parts' indexes (each part is judged like any access) and reads the page's rows
+	  from it by primary key, sorting only those (the filesort is on the materialised set, which is not a
+	  big table), or reads the sort index and looks each entry up in the set.
+	- A list page must not sort a big table itself (filesort on its access): either it is read in the
+	  page's order and stops at 20, or only the user's visible set is sorted.
 	- Every other access (const, eq_ref, ref, range, index_merge) seeks an index and passes.
 	"""
 	problems = []
