@@ -147,7 +147,8 @@ doc_events["Kanban Board"] = {
 		"simple_crm.security.read_paths.forget_card_order",
 		# a pipeline's board shows that pipeline's deals only (simple_crm.kanban)
 		"simple_crm.kanban.keep_pipeline_filter",
-	]
+	],
+	"on_trash": "simple_crm.kanban.keep_pipeline_board",
 }
 # Every value of the app's records fits its column: a real date, a finite number in range, a text that fits
 # (simple_crm.security.input.check_document; first, before anything reads the values)

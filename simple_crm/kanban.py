@@ -19,6 +19,7 @@ Frappe's other boards of deals (made by users in the Desk) keep every stage of e
 import json
 
 import frappe
+from frappe import _
 
 DEAL = "CRM Deal"
 STAGE_FIELD = "stage"
@@ -27,6 +28,10 @@ PIPELINE_FIELD = "crm_pipeline"
 LEGACY_BOARD = "Deals by Stage"
 # the colour of a new column by the type of its stage
 INDICATORS = {"Open": "Blue", "Won": "Green", "Lost": "Red"}
+
+
+class PipelineBoardError(frappe.ValidationError):
+	pass
 
 
 def pipeline_filter(pipeline: str) -> list:
@@ -131,8 +136,29 @@ def _free_board_name(pipeline: str) -> str:
 def delete_board(pipeline: str) -> None:
 	"""A deleted pipeline takes its board with it (the board links to it, which would keep it)."""
 	name = board_of(pipeline)
-	if name:
+	if not name:
+		return
+	frappe.flags.crm_pipeline_board_delete = True
+	try:
 		frappe.delete_doc("Kanban Board", name, ignore_permissions=True, force=True)
+	finally:
+		frappe.flags.crm_pipeline_board_delete = False
+
+
+def keep_pipeline_board(board, method=None) -> None:
+	"""Kanban Board on_trash: a pipeline's board is the whole team's (Frappe lets anyone who may change a shared
+	board delete it, from its menu); it goes with its pipeline only."""
+	pipeline = board.get(PIPELINE_FIELD)
+	if not pipeline or frappe.flags.get("crm_pipeline_board_delete"):
+		return
+	if frappe.db.exists("CRM Pipeline", pipeline):
+		frappe.throw(
+			_("The kanban board of pipeline {0} is deleted with the pipeline only").format(
+				frappe.bold(pipeline)
+			),
+			PipelineBoardError,
+			title=_("Not Permitted"),
+		)
 
 
 def keep_pipeline_filter(board, method=None) -> None:

@@ -119,7 +119,10 @@ class TestDealKanban(CRMTestCase):
 
 	def test_migrate_makes_boards_for_pipelines_that_have_none(self):
 		pipeline = make_pipeline(stages=STAGES)
-		frappe.delete_doc("Kanban Board", kanban.board_of(pipeline.name), ignore_permissions=True)
+		# a site from before boards were made per pipeline
+		board = kanban.board_of(pipeline.name)
+		frappe.db.delete("Kanban Board Column", {"parent": board})
+		frappe.db.delete("Kanban Board", {"name": board})
 		# a board of another doctype already has the pipeline's name
 		frappe.get_doc(
 			{
@@ -165,3 +168,15 @@ class TestStageNamesInCharts(CRMTestCase):
 			frappe.local.lang = "en"
 		chart = dashboard_chart(chart_name="Deals by Stage", refresh=1)
 		self.assertIn("Qualification", chart["labels"])
+
+
+class TestPipelineBoardStays(CRMTestCase):
+	def test_a_pipelines_board_is_deleted_with_the_pipeline_only(self):
+		pipeline = make_pipeline(stages=STAGES)
+		name = kanban.board_of(pipeline.name)
+		# Frappe lets anyone who may change a shared board delete it from its menu
+		with self.assertRaisesRegex(kanban.PipelineBoardError, "deleted with the pipeline only"):
+			frappe.delete_doc("Kanban Board", name)
+		self.assertTrue(frappe.db.exists("Kanban Board", name))
+		frappe.delete_doc("CRM Pipeline", pipeline.name)
+		self.assertFalse(frappe.db.exists("Kanban Board", name))
