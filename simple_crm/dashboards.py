@@ -1,29 +1,57 @@
-"""The workspace's "plan vs fact" number cards: one per role, each showing this month's won revenue as a
-percentage of the plan for what that role steers.
+"""What the workspace shows each role: number cards for the day of a sales manager and the team of a head,
+and the funnel chart.
+
+The "plan vs fact" cards, one per role, each show this month's won revenue as a percentage of the plan
+for what that role steers:
 
 - "My Plan vs Fact" for a sales manager: their own targets and won deals;
 - "Team Plan vs Fact" for a head of sales: theirs and their team's;
 - "Company Plan vs Fact" for a director (and every role that sees every record): everyone's.
 
-Every card computes its figure with the "CRM Plan vs Fact" report itself (this month, no other filter), so
-the card and the report it opens never disagree, and the report's row-level rules decide whose targets and
-deals count. The card a user sees is the one of their role (`has_permission`, for the workspace and for
-the card's own record); the others stay hidden.
+Every such card computes its figure with the "CRM Plan vs Fact" report itself (this month, no other
+filter), so the card and the report it opens never disagree, and the report's row-level rules decide whose
+targets and deals count.
+
+A sales manager's day: "My Tasks Today", "My Overdue Tasks", "My Open Deals", "My New Leads". A head's
+(and a director's) team view: "Overdue Tasks", "Unassigned New Leads", "Open Leads", "Open Deals Amount"
+beside the chart of open deals by stage. Each day card counts with the list's own query (`frappe.get_list`,
+so the row-level rules apply) and opens that list with the same filters: the number and the list agree.
+
+The card a user sees is the one of their role (`has_permission`, for the workspace and for the card's own
+record); the others stay hidden.
 """
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import frappe
 from frappe import _
 from frappe.desk.doctype.number_card.number_card import has_permission as frappe_number_card_permission
-from frappe.utils import get_first_day, get_last_day, today
+from frappe.utils import get_first_day, get_last_day, get_year_start, now_datetime, today
 
 from simple_crm.permissions.roles import HEAD_OF_SALES, sees_everything
 
 PLAN_VS_FACT_REPORT = "CRM Plan vs Fact"
+FUNNEL_REPORT = "CRM Sales Funnel"
 OWN, TEAM, COMPANY = "own", "team", "company"
 PLAN_VS_FACT_CARDS = {
 	"My Plan vs Fact": OWN,
 	"Team Plan vs Fact": TEAM,
 	"Company Plan vs Fact": COMPANY,
+}
+OPEN_TASK = ["Open", "In Progress"]
+# the roles (scopes, see card_scope) each number card of the workspace is shown to; a card not named here
+# is shown to every role
+CARD_SCOPES: dict[str, frozenset[str]] = {
+	**{card: frozenset({scope}) for card, scope in PLAN_VS_FACT_CARDS.items()},
+	**{
+		card: frozenset({OWN})
+		for card in ("My Tasks Today", "My Overdue Tasks", "My Open Deals", "My New Leads")
+	},
+	**{
+		card: frozenset({TEAM, COMPANY})
+		for card in ("Overdue Tasks", "Unassigned New Leads", "Open Leads", "Open Deals Amount")
+	},
 }
 
 
@@ -36,13 +64,13 @@ def card_scope(user: str) -> str:
 
 
 def number_card_permission(doc, ptype=None, user=None, debug=False):
-	"""has_permission of Number Card: a plan-vs-fact card only for its role, and then as Frappe decides;
-	any other card is left to Frappe (None)."""
+	"""has_permission of Number Card: a card of some roles (CARD_SCOPES) only for them, and then as Frappe
+	decides; any other card is left to Frappe (None)."""
 	name = doc.get("name") if isinstance(doc, dict) else doc.name
-	if name not in PLAN_VS_FACT_CARDS:
+	if name not in CARD_SCOPES:
 		return None
 	user = user or frappe.session.user
-	if PLAN_VS_FACT_CARDS[name] != card_scope(user):
+	if card_scope(user) not in CARD_SCOPES[name]:
 		return False
 	return bool(frappe_number_card_permission(doc, ptype, user))
 
@@ -67,6 +95,121 @@ def plan_vs_fact(filters=None) -> dict:
 		"route": ["query-report", PLAN_VS_FACT_REPORT],
 		"route_options": month,
 	}
+
+
+# --- the day of a sales manager, the team of a head ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListCard:
+	"""A number card that counts the records of a list the user sees and opens that list, filtered alike.
+	`filters(user)` gives the list's filters as the list view takes them from its address: {field: value}
+	or {field: [operator, value]}."""
+
+	doctype: str
+	filters: Callable[[str], dict]
+
+
+LIST_CARDS: dict[str, ListCard] = {
+	"My Tasks Today": ListCard(
+		"CRM Task",
+		lambda user: {"assigned_to": user, "status": ["in", OPEN_TASK], "due_on": ["Timespan", "today"]},
+	),
+	"My Overdue Tasks": ListCard(
+		"CRM Task",
+		lambda user: {
+			"assigned_to": user,
+			"status": ["in", OPEN_TASK],
+			"due_on": ["<", str(now_datetime().replace(microsecond=0))],
+		},
+	),
+	"My Open Deals": ListCard("CRM Deal", lambda user: {"responsible": user, "stage_type": "Open"}),
+	"My New Leads": ListCard("CRM Lead", lambda user: {"responsible": user, "status": "New"}),
+	"Unassigned New Leads": ListCard(
+		"CRM Lead", lambda user: {"responsible": ["is", "not set"], "status": "New"}
+	),
+}
+
+
+def list_card(name: str) -> dict:
+	"""The number of a LIST_CARDS card for the current user, with the list it opens."""
+	if not frappe.has_permission("Number Card", doc=name):
+		frappe.throw(_("You don't have access to Number Card: {0}").format(_(name)), frappe.PermissionError)
+	card = LIST_CARDS[name]
+	filters = card.filters(frappe.session.user)
+	count = frappe.get_list(card.doctype, filters=filters, fields=["count(*) as count"])
+	return {
+		"value": count[0].count if count else 0,
+		"fieldtype": "Int",
+		"route": ["List", card.doctype, "List"],
+		"route_options": filters,
+	}
+
+
+@frappe.whitelist()
+def my_tasks_today(filters=None) -> dict:
+	"""Open tasks assigned to the user and due today (`filters`, sent by every number card, is not read)."""
+	return list_card("My Tasks Today")
+
+
+@frappe.whitelist()
+def my_overdue_tasks(filters=None) -> dict:
+	"""Open tasks assigned to the user whose due time has passed."""
+	return list_card("My Overdue Tasks")
+
+
+@frappe.whitelist()
+def my_open_deals(filters=None) -> dict:
+	"""Open deals the user is responsible for."""
+	return list_card("My Open Deals")
+
+
+@frappe.whitelist()
+def my_new_leads(filters=None) -> dict:
+	"""New leads the user is responsible for (not yet worked)."""
+	return list_card("My New Leads")
+
+
+@frappe.whitelist()
+def unassigned_new_leads(filters=None) -> dict:
+	"""New leads nobody is responsible for yet, among those the user sees (a head sees them to hand them
+	out)."""
+	return list_card("Unassigned New Leads")
+
+
+# --- the funnel chart ---------------------------------------------------------------------------------------
+
+
+@frappe.whitelist()
+def sales_funnel_chart(
+	chart_name=None,
+	filters=None,
+	refresh=None,
+	time_interval=None,
+	timespan=None,
+	from_date=None,
+	to_date=None,
+	heatmap_year=None,
+) -> dict | None:
+	"""The workspace's funnel chart (the chart source "CRM Sales Funnel"): deals reached per stage of the
+	pipeline (the default one, or `filters.pipeline`) among the deals created this year, counted by the
+	"CRM Sales Funnel" report itself, under its row-level rules. None (the chart's "No Data") without deals.
+
+	A chart source rather than a report chart: the Desk draws a report chart by loading the report's script
+	and the deal's meta first, and draws a report without a chart as bars labelled "undefined"."""
+	report = frappe.get_doc("Report", FUNNEL_REPORT)
+	if not report.is_permitted():
+		frappe.throw(
+			_("You don't have access to Report: {0}").format(_(FUNNEL_REPORT)), frappe.PermissionError
+		)
+	filters = frappe.parse_json(filters) if filters else {}
+	pipeline = filters.get("pipeline") if isinstance(filters, dict) else None
+	from simple_crm.simple_crm.report.crm_sales_funnel.crm_sales_funnel import execute
+
+	chart = execute(
+		{"from_date": str(get_year_start(today())), "to_date": today(), "pipeline": pipeline or None}
+	)[3]
+	return chart["data"] if chart else None
 
 
 # --- charts grouped by a field --------------------------------------------------------------------------------

@@ -108,8 +108,8 @@ class TestWorkspace(PlanData, SalesOrgTestCase):
 					frappe.has_permission("Number Card", doc=other, user=email(key)), (key, other)
 				)
 			self.assertTrue(frappe.has_permission("Number Card", doc=card, user=email(key)), key)
-		# the other cards are still Frappe's to decide
-		self.assertTrue(frappe.has_permission("Number Card", doc="Open Leads", user=email("sales1")))
+		# a card of every role is still Frappe's to decide
+		self.assertTrue(frappe.has_permission("Number Card", doc="Calls Today", user=email("sales1")))
 
 	def test_the_card_shows_this_months_plan_vs_fact_of_the_role(self):
 		self.make_dataset()
@@ -129,13 +129,35 @@ class TestWorkspace(PlanData, SalesOrgTestCase):
 
 	def test_the_funnel_chart_runs_its_report(self):
 		chart = frappe.get_doc("Dashboard Chart", "Sales Funnel")
-		self.assertEqual(
-			(chart.chart_type, chart.report_name, chart.use_report_chart), ("Report", "CRM Sales Funnel", 1)
-		)
+		self.assertEqual((chart.chart_type, chart.source), ("Custom", "CRM Sales Funnel"))
+		self.assertEqual(frappe.db.get_value("Dashboard Chart Source", chart.source, "module"), "Simple CRM")
 		for key in CARD_OF_ROLE:
 			self.assertTrue(
 				frappe.has_permission("Dashboard Chart", doc="Sales Funnel", user=email(key)), key
 			)
+
+	def test_the_funnel_chart_draws_the_reports_chart_of_the_user(self):
+		self.make_dataset()  # sales1 won two deals made in 2033, sales3 one; sales2 has none
+		from simple_crm.simple_crm.report.crm_sales_funnel.crm_sales_funnel import execute
+
+		with self.freeze_time(at_noon(FEBRUARY)):
+			for key in ("sales1", "head_a", "director"):
+				frappe.set_user(email(key))
+				chart = frappe.call("simple_crm.dashboards.sales_funnel_chart", chart_name="Sales Funnel")
+				report = execute({"from_date": "2033-01-01", "to_date": FEBRUARY})[3]["data"]
+				self.assertEqual(chart, report, key)
+				self.assertEqual(
+					chart["datasets"][0]["values"][-1], {"sales1": 2, "head_a": 2, "director": 3}[key]
+				)
+			# no deal of the year: the chart's "No Data", not bars without labels
+			frappe.set_user(email("sales2"))
+			self.assertIsNone(
+				frappe.call("simple_crm.dashboards.sales_funnel_chart", chart_name="Sales Funnel")
+			)
+			frappe.set_user(factories.make_user(roles=("Blogger",)).name)
+			with self.assertRaises(frappe.PermissionError):
+				frappe.call("simple_crm.dashboards.sales_funnel_chart", chart_name="Sales Funnel")
+		frappe.set_user("Administrator")
 
 
 class TestPlanCardOverREST(SalesOrgRestTestCase):

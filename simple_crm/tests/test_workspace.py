@@ -24,10 +24,13 @@ NUMBER_CARDS = ("Open Leads", "Open Deals Amount", "Overdue Tasks", "Calls Today
 CHARTS = ("Deals by Stage", "Leads by Source")
 # the plan-vs-fact card of each role and the funnel chart (simple_crm.dashboards; tests/test_dashboards.py)
 PLAN_CARDS = ("My Plan vs Fact", "Team Plan vs Fact", "Company Plan vs Fact")
-WORKSPACE_CARDS = (*PLAN_CARDS, *NUMBER_CARDS)
+# a sales manager's day and a head's team view (tests/test_workspace_roles.py)
+MANAGER_DAY = ("My Tasks Today", "My Overdue Tasks", "My Open Deals", "My New Leads")
+TEAM_VIEW = ("Overdue Tasks", "Unassigned New Leads", "Open Leads", "Open Deals Amount")
+WORKSPACE_CARDS = (*PLAN_CARDS, *MANAGER_DAY, *TEAM_VIEW, "Calls Today")
 WORKSPACE_CHARTS = ("Sales Funnel", *CHARTS)
 # what a sales manager's workspace shows
-MANAGER_CARDS = ("My Plan vs Fact", *NUMBER_CARDS)
+MANAGER_CARDS = ("My Plan vs Fact", *MANAGER_DAY, "Calls Today")
 SHORTCUT_DOCTYPES = {
 	"CRM Lead",
 	"CRM Deal",
