@@ -23,19 +23,23 @@ def default_pipeline() -> str | None:
 	)
 
 
-def get_stages(pipeline: str) -> list[frappe._dict]:
-	"""Stages of `pipeline` in their order: stage_name, stage_type, probability and the stage's rules
-	(allowed_roles, required_fields: see simple_crm.stage_rules)."""
+STAGE_FIELDS = ("stage_name", "stage_type", "probability")
+# the rules an administrator sets per stage (simple_crm.stage_rules)
+RULE_FIELDS = ("allowed_roles", "required_fields")
+
+
+def get_stages(pipeline: str, with_rules: bool = False) -> list[frappe._dict]:
+	"""Stages of `pipeline` in their order: stage_name, stage_type, probability (and the stage's rules)."""
 	return frappe.get_all(
 		"CRM Pipeline Stage",
 		filters={"parenttype": "CRM Pipeline", "parentfield": "stages", "parent": pipeline},
-		fields=["stage_name", "stage_type", "probability", "allowed_roles", "required_fields"],
+		fields=[*STAGE_FIELDS, *(RULE_FIELDS if with_rules else ())],
 		order_by="idx asc",
 	)
 
 
-def get_stage(pipeline: str, stage_name: str) -> frappe._dict | None:
-	for stage in get_stages(pipeline):
+def get_stage(pipeline: str, stage_name: str, with_rules: bool = False) -> frappe._dict | None:
+	for stage in get_stages(pipeline, with_rules):
 		if stage.stage_name == stage_name:
 			return stage
 	return None

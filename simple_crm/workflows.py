@@ -320,7 +320,7 @@ def sync_deal_workflow() -> bool:
 	if not workflow:
 		return False
 	stages_by_pipeline = {
-		name: pipelines.get_stages(name)
+		name: pipelines.get_stages(name, with_rules=True)
 		for name in frappe.get_all(
 			"CRM Pipeline", order_by="is_default desc, creation asc, name asc", pluck="name"
 		)

@@ -65,7 +65,7 @@ class TestPipelineStageInBrowser(DeskBrowserTestCase):
 		self.timings.append(("add a stage with a role rule (from opening the form)", seconds))
 
 		frappe.db.rollback()
-		stage = pipelines.get_stage(self.pipeline, STAGE)
+		stage = pipelines.get_stage(self.pipeline, STAGE, with_rules=True)
 		self.assertIsNotNone(stage, "the stage was saved")
 		self.assertEqual((stage.allowed_roles, stage.required_fields), ("CRM Sales Manager", "amount"))
 		# the grid shows the rule in Russian

@@ -85,7 +85,7 @@ class TestStageRules(SalesOrgTestCase):
 			roles="CRM: руководитель отдела продаж, CRM Administrator",
 			fields="Сумма\nexpected_close_date; Client",
 		)
-		stage = pipelines.get_stage(pipeline.name, APPROVAL)
+		stage = pipelines.get_stage(pipeline.name, APPROVAL, with_rules=True)
 		self.assertEqual(stage.allowed_roles, "CRM Head of Sales\nCRM Administrator")
 		self.assertEqual(stage.required_fields, "amount\nexpected_close_date\nclient")
 		# the workflow lets exactly those roles in, from every open stage of this pipeline only
@@ -110,7 +110,7 @@ class TestStageRules(SalesOrgTestCase):
 
 	def test_bad_input_is_refused_and_changes_nothing(self):
 		pipeline = factories.make_pipeline(stages=STAGES)
-		before = (pipelines.get_stages(pipeline.name), workflow_signature())
+		before = (pipelines.get_stages(pipeline.name, with_rules=True), workflow_signature())
 		cases = {
 			"duplicate stage": (
 				lambda doc: doc.append("stages", {"stage_name": "proposal", "stage_type": "Open"}),
@@ -144,7 +144,9 @@ class TestStageRules(SalesOrgTestCase):
 				change(doc)
 				with self.assertRaisesRegex(error, words):
 					doc.save()
-				self.assertEqual((pipelines.get_stages(pipeline.name), workflow_signature()), before)
+				self.assertEqual(
+					(pipelines.get_stages(pipeline.name, with_rules=True), workflow_signature()), before
+				)
 
 	def test_error_messages_are_russian(self):
 		pipeline = factories.make_pipeline(stages=STAGES)

@@ -198,7 +198,9 @@ class CRMDeal(Document):
 		"""A deal enters a stage only with the fields its pipeline requires there filled (simple_crm.stage_rules);
 		a deal that stays in its stage is not held to a rule added after it got there."""
 		if self.stage_changed:
-			stage_rules.check_required_fields(self, pipelines.get_stage(self.pipeline, self.stage))
+			stage_rules.check_required_fields(
+				self, pipelines.get_stage(self.pipeline, self.stage, with_rules=True)
+			)
 
 	def set_item_amounts(self):
 		total = 0
