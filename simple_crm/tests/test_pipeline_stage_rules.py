@@ -267,6 +267,46 @@ class TestStageRules(SalesOrgTestCase):
 			{(t.state, t.action, t.next_state, t.allowed) for t in workflow.transitions},
 		)
 
+	def test_patch_hands_the_shipped_moves_to_the_pipelines(self):
+		"""A site installed before: the shipped moves (no condition) become the pipelines' own, the same moves per
+		pipeline; an administrator's own transition stays."""
+		from simple_crm.patches.v1_0 import deal_workflow_kept_by_pipelines
+
+		shipped = next(w for w in workflows.shipped_workflows() if w["name"] == workflows.DEAL_WORKFLOW)
+		workflow = frappe.get_doc("Workflow", workflows.DEAL_WORKFLOW)
+		workflow.set("transitions", [])
+		for row in shipped["transitions"]:
+			workflow.append("transitions", {k: v for k, v in row.items() if k != "doctype"})
+		workflows.ensure_action("Escalate")
+		own = {
+			"state": "Proposal",
+			"action": "Escalate",
+			"next_state": "Negotiation",
+			"allowed": "CRM Director",
+		}
+		workflow.append("transitions", dict(own))
+		workflow.save()
+		shipped_moves = {
+			(t["state"], t["action"], t["next_state"], t["allowed"]) for t in shipped["transitions"]
+		}
+
+		deal_workflow_kept_by_pipelines.execute()
+		frappe.clear_document_cache("Workflow", workflows.DEAL_WORKFLOW)
+		workflow = frappe.get_doc("Workflow", workflows.DEAL_WORKFLOW)
+		sales = workflows.pipeline_condition("Sales")
+		self.assertEqual(
+			{
+				(t.state, t.action, t.next_state, t.allowed)
+				for t in workflow.transitions
+				if t.condition == sales
+			},
+			shipped_moves,
+		)
+		unconditioned = [
+			(t.state, t.action, t.next_state, t.allowed) for t in workflow.transitions if not t.condition
+		]
+		self.assertEqual(unconditioned, [tuple(own.values())])
+
 
 class TestStageRoleRuleRest(SalesOrgRestTestCase):
 	"""A stage only heads of sales may enter, as a sales manager and a head of sales meet it over REST."""
