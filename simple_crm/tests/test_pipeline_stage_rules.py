@@ -243,6 +243,13 @@ class TestStageRules(SalesOrgTestCase):
 		with self.assertRaisesRegex(StageInUseError, APPROVAL):
 			doc.save()
 		self.assertEqual(workflow_signature(), before)
+		# nor does its type change under the deals in it
+		doc = frappe.get_doc("CRM Pipeline", pipeline.name)
+		next(s for s in doc.stages if s.stage_name == APPROVAL).stage_type = "Lost"
+		with self.assertRaisesRegex(StageInUseError, "type of a stage in use"):
+			doc.save()
+		self.assertEqual(pipelines.get_stage(pipeline.name, APPROVAL).stage_type, "Open")
+		self.assertEqual(workflow_signature(), before)
 
 	def test_administrators_own_transitions_stay(self):
 		workflow = frappe.get_doc("Workflow", workflows.DEAL_WORKFLOW)

@@ -53,6 +53,7 @@ class CRMPipeline(Document):
 		self.set_stage_rules()
 		self.validate_default_flag()
 		self.validate_removed_stages()
+		self.validate_retyped_stages()
 
 	def on_update(self):
 		self.make_other_pipelines_not_default()
@@ -173,6 +174,27 @@ class CRMPipeline(Document):
 						_("{0} ({1} deals)").format(frappe.bold(row.stage), row.deals) for row in in_use
 					)
 				),
+				StageInUseError,
+				title=_("Stage in Use"),
+			)
+
+	def validate_retyped_stages(self):
+		"""A stage deals are in keeps its type (Open, Won, Lost): the deals in it were won, lost or left open by it,
+		with their dates and reasons."""
+		before = self.get_doc_before_save()
+		if not before:
+			return
+		types = {stage.stage_name: stage.stage_type for stage in before.stages}
+		retyped = [
+			stage.stage_name
+			for stage in self.stages
+			if stage.stage_name in types and types[stage.stage_name] != stage.stage_type
+		]
+		if retyped and pipelines.count_deals(self.name, retyped):
+			frappe.throw(
+				_(
+					"The type of a stage in use cannot be changed: {0}. Move the deals to another stage first."
+				).format(", ".join(frappe.bold(name) for name in retyped)),
 				StageInUseError,
 				title=_("Stage in Use"),
 			)
