@@ -230,9 +230,15 @@ class TestQueryGuard(TwoTeamsRecordsTestCase):
 		self.assertEqual(r.status_code, 200, r.text[:300])
 		message = r.json["message"]
 		rows = [dict(zip(message["keys"], values, strict=True)) for values in message["values"]]
+		frappe.set_user(user)
+		visible = frappe.get_list(
+			"CRM Deal", filters={"pipeline": mine.pipeline}, fields=["name", "client"], limit=0
+		)
+		frappe.set_user("Administrator")
+		self.assertIn(mine.name, [deal.name for deal in visible])
 		self.assertEqual(
-			[(row["name"], row["client_client_name"]) for row in rows],
-			[(mine.name, frappe.db.get_value("CRM Client", mine.client, "client_name"))],
+			{row["name"]: row["client_client_name"] for row in rows},
+			{deal.name: frappe.db.get_value("CRM Client", deal.client, "client_name") for deal in visible},
 		)
 		self.assertFalse(self.leaks(r))
 
