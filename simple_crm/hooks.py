@@ -216,6 +216,8 @@ override_whitelisted_methods = {
 	"frappe.desk.doctype.tag.tag.add_tags": "simple_crm.security.foreign_writes.add_tags",
 	"frappe.desk.doctype.tag.tag.remove_tag": "simple_crm.security.foreign_writes.remove_tag",
 	"frappe.desk.doctype.dashboard_chart.dashboard_chart.get": "simple_crm.security.query_guard.dashboard_chart",
+	# the workspace page with its number cards and charts, drawn without a request each (simple_crm.dashboards)
+	"frappe.desk.desktop.get_desktop_page": "simple_crm.dashboards.get_desktop_page",
 	# these read or count records by name or with raw SQL, without the row-level rules (read_paths)
 	"frappe.desk.search.get_link_title": "simple_crm.security.read_paths.get_link_title",
 	"frappe.desk.listview.get_group_by_count": "simple_crm.security.read_paths.get_group_by_count",
@@ -300,6 +302,8 @@ app_include_js = [
 ]
 # a refusal the user has read is no uncaught error in the page (simple_crm.security.refusals)
 app_include_js.append("/assets/simple_crm/js/refusals.js")
+# the workspace's cards and charts come with its page (simple_crm.dashboards.get_desktop_page)
+app_include_js.append("/assets/simple_crm/js/workspace.js")
 doctype_list_js = {"CRM Hand Over": "public/js/crm_hand_over_list.js"}
 
 # Contact form: inline duplicate warnings (the CRM doctypes carry it in their own form scripts)

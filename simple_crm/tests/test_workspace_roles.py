@@ -17,6 +17,7 @@ import frappe
 from frappe.desk.desktop import get_desktop_page
 
 from simple_crm.dashboards import LIST_CARDS
+from simple_crm.dashboards import get_desktop_page as crm_desktop_page
 from simple_crm.tests import factories
 from simple_crm.tests.sales_org import SalesOrgTestCase, email
 from simple_crm.tests.test_workspace import card_value
@@ -166,3 +167,20 @@ class TestWorkspacePerRole(SalesOrgTestCase):
 			frappe.call(METHODS["My Open Deals"])["route_options"],
 			{"responsible": email("sales1"), "stage_type": "Open"},
 		)
+
+	def test_the_page_brings_the_cards_and_charts_it_shows(self):
+		"""The page answers with the records of its widgets (the Desk keeps them and draws each widget without
+		asking for its record), only those the user is shown."""
+		page = frappe.as_json({"name": "Simple CRM", "title": "Simple CRM", "public": 1})
+		for key in ("sales1", "head_a"):
+			frappe.set_user(email(key))
+			frappe.response.pop("docs", None)
+			data = crm_desktop_page(page)
+			shown = [item.number_card_name for item in data["number_cards"]["items"]]
+			shown += [item.chart_name for item in data["charts"]["items"]]
+			self.assertEqual([doc["name"] for doc in frappe.response.docs], shown, key)
+			self.assertTrue(all(doc["__workspace_widget"] for doc in frappe.response.docs))
+			self.assertIn("Sales Funnel", shown)
+		self.assertNotIn("My Tasks Today", shown)  # the head's page does not carry the manager's cards
+		frappe.response.pop("docs", None)
+		frappe.set_user("Administrator")
