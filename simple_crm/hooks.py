@@ -21,6 +21,8 @@ before_request = [
 	"simple_crm.security.input.check_request",
 	# Frappe asks the has_permission hooks of a child doctype too (simple_crm.security.side_doors)
 	"simple_crm.security.side_doors.before_request",
+	# counts, reports, charts and number cards read every visible row (simple_crm.permissions.rules)
+	"simple_crm.permissions.rules.before_request",
 ]
 before_job = ["simple_crm.security.query_guard.before_job", "simple_crm.security.side_doors.before_job"]
 # a refusal's answer carries its message, not a traceback (simple_crm.security.refusals)

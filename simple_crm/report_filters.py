@@ -18,7 +18,7 @@ import frappe
 from frappe import _
 from frappe.utils import flt
 
-from simple_crm.permissions.rules import condition_for
+from simple_crm.permissions.rules import condition_for, whole_set
 
 __all__ = [
 	"Period",
@@ -152,8 +152,10 @@ def currency() -> str | None:
 
 
 def visible(doctype: str) -> str:
-	"""The row-level condition of `doctype` for the current user ("" when they see every record)."""
-	return condition_for(doctype, frappe.session.user)
+	"""The row-level condition of `doctype` for the current user ("" when they see every record), in the
+	form for a query that reads every row the user sees."""
+	with whole_set():
+		return condition_for(doctype, frappe.session.user)
 
 
 class SQLConditions:

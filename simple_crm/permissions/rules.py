@@ -27,9 +27,11 @@ indexes its parts read where the doctype does not declare them.
 """
 
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import frappe
+from frappe.utils import cint
 
 from simple_crm.constants import ASSIGNMENT_OPEN, ROW_LEVEL_DOCTYPES
 from simple_crm.permissions.roles import (
@@ -212,18 +214,49 @@ def condition_parts(doctype: str, user: str | None = None) -> list[str] | None:
 	return [*parts, assigned(scope)]
 
 
-def condition_for(doctype: str, user: str | None = None) -> str:
-	"""SQL condition limiting `doctype` to what `user` may see ("" when unrestricted), for queries over
-	many rows (lists, counts, reports, searches).
+# The two forms of a condition (see condition_for) and when each is taken. A page of a list (20 rows in the
+# list's order) takes the set form while the user sees at most FEW_RECORDS of the doctype: the set is then
+# sorted faster than the sort index is read for 20 visible rows. A query that reads every visible row (a
+# count, a report, a chart, a number card) takes it up to MANY_RECORDS.
+SET_FORM, ROW_FORM = "set", "row"
+FEW_RECORDS = 2_000
+MANY_RECORDS = 50_000
+# how long a user's count of visible records is trusted (it only chooses between two equivalent forms)
+VISIBLE_COUNT_TTL = 600
+# requests that read every visible row (the Desk's and REST counts, the sidebar's group counts, reports,
+# dashboard charts and number cards)
+WHOLE_SET_METHODS = frozenset(
+	{
+		"frappe.desk.reportview.get_count",
+		"frappe.client.get_count",
+		"frappe.desk.listview.get_group_by_count",
+		"frappe.desk.query_report.run",
+		"frappe.desk.query_report.export_query",
+		"frappe.desk.doctype.dashboard_chart.dashboard_chart.get",
+		"frappe.desk.doctype.number_card.number_card.get_result",
+		"frappe.desk.doctype.number_card.number_card.get_percentage_difference",
+	}
+)
 
-	The record's name is looked up in the set of names the user may see: the union of one indexed select
-	per part, as a derived table. MariaDB turns `name in (select ... from (union) t)` into a semi-join, so
-	the set is built once from the parts' indexes and the query is driven from it: a manager who sees 40
-	of 500,000 deals gets their page from those 40 rows (an OR of the parts would instead be tested row
-	by row while the whole sort index is read, for as long as the page is not full)."""
+
+def condition_for(doctype: str, user: str | None = None, form: str | None = None) -> str:
+	"""SQL condition limiting `doctype` to what `user` may see ("" when unrestricted), for queries over
+	many rows (lists, counts, reports, searches). Two equivalent forms, chosen by how many records the
+	user sees (`form` forces one):
+
+	- the set form: the record's name is looked up in the names the user may see, the union of one
+	  indexed select per part, as a derived table. MariaDB turns `name in (select ... from (union) t)` into
+	  a semi-join, builds the set once from the parts' indexes and drives the query from it: a manager who
+	  sees 40 of 500,000 deals gets their page and their count from those 40 rows;
+	- the row form: the parts joined by OR, tested on each row the query reads (each sub-query
+	  materialised once): a head of sales whose team works a fifth of the deals finds a page of 20 within
+	  the first hundred rows of the sort index, where the set form would first copy and sort a hundred
+	  thousand names."""
 	parts = condition_parts(doctype, user)
 	if parts is None:
 		return ""
+	if (form or _form_for(doctype, user or frappe.session.user, parts)) == ROW_FORM:
+		return "({})".format(" or ".join(parts))
 	table = f"`tab{doctype}`"
 	selects = " union ".join(f"select {table}.`name` from {table} where {part}" for part in parts)
 	return f"{table}.`name` in (select `visible`.`name` from ({selects}) `visible`)"
@@ -231,8 +264,54 @@ def condition_for(doctype: str, user: str | None = None) -> str:
 
 def row_condition_for(doctype: str, user: str | None = None) -> str:
 	"""The same condition for a query of one known record (`name = %s`): the parts tested on that row."""
-	parts = condition_parts(doctype, user)
-	return "({})".format(" or ".join(parts)) if parts else ""
+	return condition_for(doctype, user, form=ROW_FORM)
+
+
+@contextmanager
+def whole_set():
+	"""Inside the block, conditions are built for queries that read every visible row (see WHOLE_SET_METHODS;
+	the reports take it themselves, also when run in-process)."""
+	previous = frappe.local.flags.get("crm_whole_set")
+	frappe.local.flags.crm_whole_set = True
+	try:
+		yield
+	finally:
+		frappe.local.flags.crm_whole_set = previous
+
+
+def before_request() -> None:
+	"""A request of WHOLE_SET_METHODS builds its conditions for reading every visible row."""
+	frappe.local.flags.crm_whole_set = frappe.form_dict.get("cmd") in WHOLE_SET_METHODS
+
+
+def _form_for(doctype: str, user: str, parts: list[str]) -> str:
+	limit = MANY_RECORDS if frappe.local.flags.get("crm_whole_set") else FEW_RECORDS
+	return SET_FORM if visible_count(doctype, user, parts) <= limit else ROW_FORM
+
+
+def visible_count(doctype: str, user: str, parts: list[str]) -> int:
+	"""How many records of `doctype` the user sees, counted part by part on each part's index and no further
+	than MANY_RECORDS + 1; kept for the request and, in the cache, for VISIBLE_COUNT_TTL seconds: a stale
+	count only makes a query slower, never shows or hides a record, as both forms select the same."""
+	key = f"simple_crm:visible_count:{doctype}:{user}"
+	known = frappe.local.cache.get(key)
+	if known is None:
+		known = frappe.cache.get_value(key, expires=True)
+	if known is not None:
+		frappe.local.cache[key] = known
+		return cint(known)
+	table = f"`tab{doctype}`"
+	seen = 0
+	for part in parts:
+		seen += frappe.db.sql(
+			f"select count(*) from (select {table}.`name` from {table} where {part} "
+			f"limit {MANY_RECORDS + 1 - seen}) `part`"
+		)[0][0]
+		if seen > MANY_RECORDS:
+			break
+	frappe.cache.set_value(key, seen, expires_in_sec=VISIBLE_COUNT_TTL)
+	frappe.local.cache[key] = seen
+	return seen
 
 
 def child_condition(doctype: str, user: str | None = None) -> str:
