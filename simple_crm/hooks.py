@@ -255,7 +255,10 @@ GLOBAL_SEARCH_DOCTYPES = (
 	"CRM Order",
 	"CRM Product",
 )
-global_search_doctypes = {"Default": [{"doctype": doctype} for doctype in GLOBAL_SEARCH_DOCTYPES]}
+# Frappe's own hook lists Contact already, and the setup wizard refuses a doctype listed twice
+global_search_doctypes = {
+	"Default": [{"doctype": doctype} for doctype in GLOBAL_SEARCH_DOCTYPES if doctype != "Contact"]
+}
 
 has_permission = {
 	**{doctype: "simple_crm.permissions.records.has_permission" for doctype in _ROW_LEVEL_DOCTYPES},
