@@ -29,6 +29,8 @@ before_job = ["simple_crm.security.query_guard.before_job", "simple_crm.security
 after_request = ["simple_crm.security.refusals.after_request"]
 after_install = "simple_crm.install.after_install"
 after_migrate = "simple_crm.install.after_migrate"
+# a new site's deal boards: the kanban's pipeline field comes with the fixtures, synced after after_install
+after_sync = "simple_crm.install.seed_deal_kanban"
 # the tests' sales organisation (users with their roles) is made once per run
 before_tests = "simple_crm.tests.sales_org.before_tests"
 
