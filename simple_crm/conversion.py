@@ -19,7 +19,7 @@ import frappe
 from frappe import _
 from frappe.core.doctype.comment.comment import update_comment_in_doc
 from frappe.model.document import Document
-from frappe.utils import get_fullname, get_link_to_form, now_datetime
+from frappe.utils import get_fullname, get_link_to_form, now_datetime, validate_phone_number
 from frappe.utils.global_search import update_global_search
 
 from simple_crm import pipelines
@@ -28,6 +28,8 @@ from simple_crm.constants import LEAD_CONVERTED
 from simple_crm.duplicates import describe_records, drop_converted_leads, lookup
 from simple_crm.permissions import record_visible
 from simple_crm.timeline import text
+from simple_crm.utils import phones
+from simple_crm.validation import default_phone_region
 
 CLIENT_TYPES = ("Organisation", "Individual")
 CONVERTED = LEAD_CONVERTED
@@ -255,9 +257,9 @@ def make_contact(lead, client):
 	first_name, last_name = split_name(lead.lead_name)
 	phones = []
 	if lead.phone:
-		phones.append({"phone": lead.phone, "is_primary_phone": 1})
+		phones.append({"phone": contact_phone(lead.phone), "is_primary_phone": 1})
 	if lead.mobile_no:
-		phones.append({"phone": lead.mobile_no, "is_primary_mobile_no": 1})
+		phones.append({"phone": contact_phone(lead.mobile_no), "is_primary_mobile_no": 1})
 	contact = frappe.get_doc(
 		{
 			"doctype": "Contact",
@@ -274,6 +276,21 @@ def make_contact(lead, client):
 		}
 	)
 	return contact.insert()
+
+
+def contact_phone(raw: str) -> str:
+	"""The lead's number as a contact person's phone. A lead keeps the number as typed ("8 (916) 555-12-34
+	доб. 12"), but Frappe's phone field of a contact takes digits, spaces and a few signs only, up to 20
+	characters: such a number is written in its international form, the extension after "#" (which the
+	app reads back as the extension)."""
+	if validate_phone_number(raw):
+		return raw
+	number = phones.parse_phone(raw, default_phone_region())
+	extension = f"#{number.extension}" if number.extension else ""
+	for form in (number.international + extension, number.e164 + extension):
+		if validate_phone_number(form):
+			return form
+	return number.e164
 
 
 def link_contact(contact, client, lead) -> None:

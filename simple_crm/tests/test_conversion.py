@@ -124,6 +124,27 @@ class TestConversion(CRMTestCase):
 		)
 		self.assertTrue(lead.converted_on)
 
+	def test_a_number_dictated_with_an_extension_reaches_the_contact_person(self):
+		"""A lead takes the number as dictated ("доб. 12", longer than Frappe's phone field of a contact takes):
+		the client keeps it as typed, the contact person gets it in the international form with the extension,
+		and both are found by the same number."""
+		typed = f"{unique_mobile()} доб. 12"
+		lead = make_lead(phone=typed, responsible=self.manager)
+		result = convert_lead(lead.name, client_type="Organisation", create_deal=False)
+
+		self.assertEqual(frappe.db.get_value("CRM Client", result.client, "phone"), typed)
+		contact = frappe.get_doc("Contact", result.contact)
+		national = lead.phone_normalized[2:]
+		self.assertEqual(
+			[(p.phone, p.crm_phone_normalized) for p in contact.phone_nos],
+			[
+				(
+					f"+7 {national[:3]} {national[3:6]}-{national[6:8]}-{national[8:]}#12",
+					lead.phone_normalized,
+				)
+			],
+		)
+
 	def test_individual_without_deal(self):
 		lead = make_lead(lead_name="Мария Иванова", company_name=None)
 		result = convert_lead(lead, client_type="Individual", create_deal=False)
