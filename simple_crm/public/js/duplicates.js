@@ -3,6 +3,9 @@ frappe.provide("simple_crm");
 
 simple_crm.show_duplicates = function (frm) {
 	if (frm.is_new()) return;
+	// a form refreshed twice in a row (a save does) asks twice: only the last answer is shown, once
+	const asked = (frm.simple_crm_duplicates_asked = (frm.simple_crm_duplicates_asked || 0) + 1);
+	const name = frm.doc.name;
 	frappe
 		.call({
 			method: "simple_crm.api.duplicates.find_duplicates",
@@ -10,6 +13,7 @@ simple_crm.show_duplicates = function (frm) {
 			type: "GET",
 		})
 		.then((r) => {
+			if (asked !== frm.simple_crm_duplicates_asked || frm.doc.name !== name) return;
 			const matches = r.message || [];
 			if (!matches.length) return;
 			const items = matches.map((m) => {
