@@ -27,6 +27,8 @@ before_request = [
 before_job = ["simple_crm.security.query_guard.before_job", "simple_crm.security.side_doors.before_job"]
 # a refusal's answer carries its message, not a traceback (simple_crm.security.refusals)
 after_request = ["simple_crm.security.refusals.after_request"]
+# the names of the organisation's users for lists and the kanban (simple_crm.people)
+extend_bootinfo = "simple_crm.people.extend_bootinfo"
 after_install = "simple_crm.install.after_install"
 after_migrate = "simple_crm.install.after_migrate"
 # a new site's deal boards: the kanban's pipeline field comes with the fixtures, synced after after_install
