@@ -18,7 +18,7 @@ import frappe
 from frappe import _
 from frappe.utils import flt
 
-from simple_crm.permissions.rules import condition_for, whole_set
+from simple_crm.permissions.rules import condition_for, row_condition_for
 
 __all__ = [
 	"Period",
@@ -151,11 +151,12 @@ def currency() -> str | None:
 	return frappe.db.get_single_value("Simple CRM Settings", "default_currency")
 
 
-def visible(doctype: str) -> str:
-	"""The row-level condition of `doctype` for the current user ("" when they see every record), in the
-	form for a query that reads every row the user sees."""
-	with whole_set():
-		return condition_for(doctype, frappe.session.user)
+def visible(doctype: str, one_record: bool = False) -> str:
+	"""The row-level condition of `doctype` for the current user ("" when they see every record);
+	`one_record`: for the rows of one record (a client's deals), tested on those rows alone."""
+	if one_record:
+		return row_condition_for(doctype, frappe.session.user)
+	return condition_for(doctype, frappe.session.user)
 
 
 class SQLConditions:

@@ -214,27 +214,22 @@ def condition_parts(doctype: str, user: str | None = None) -> list[str] | None:
 	return [*parts, assigned(scope)]
 
 
-# The two forms of a condition (see condition_for) and when each is taken. A page of a list (20 rows in the
-# list's order) takes the set form while the user sees at most FEW_RECORDS of the doctype: the set is then
-# sorted faster than the sort index is read for 20 visible rows. A query that reads every visible row (a
-# count, a report, a chart, a number card) takes it up to MANY_RECORDS.
+# The two forms of a condition (see condition_for) and when each is taken. A list page (20 rows in the list's
+# order), a report, a chart or a number card takes the set form while the user sees at most FEW_RECORDS of
+# the doctype: above that, the sort index gives a page at once and a report's period and manager indexes
+# narrow the rows before the parts are tested. A count of the list (the Desk's stops at 1,001) takes the set
+# form up to MANY_RECORDS: counting the set beats reading the table for a thousand visible rows.
 SET_FORM, ROW_FORM = "set", "row"
 FEW_RECORDS = 2_000
 MANY_RECORDS = 50_000
 # how long a user's count of visible records is trusted (it only chooses between two equivalent forms)
 VISIBLE_COUNT_TTL = 600
-# requests that read every visible row (the Desk's and REST counts, the sidebar's group counts, reports,
-# dashboard charts and number cards)
+# the requests that count the list: the Desk's and REST counts, the sidebar's group counts
 WHOLE_SET_METHODS = frozenset(
 	{
 		"frappe.desk.reportview.get_count",
 		"frappe.client.get_count",
 		"frappe.desk.listview.get_group_by_count",
-		"frappe.desk.query_report.run",
-		"frappe.desk.query_report.export_query",
-		"frappe.desk.doctype.dashboard_chart.dashboard_chart.get",
-		"frappe.desk.doctype.number_card.number_card.get_result",
-		"frappe.desk.doctype.number_card.number_card.get_percentage_difference",
 	}
 )
 
@@ -269,8 +264,7 @@ def row_condition_for(doctype: str, user: str | None = None) -> str:
 
 @contextmanager
 def whole_set():
-	"""Inside the block, conditions are built for queries that read every visible row (see WHOLE_SET_METHODS;
-	the reports take it themselves, also when run in-process)."""
+	"""Inside the block, conditions are built for a count of the list (see WHOLE_SET_METHODS)."""
 	previous = frappe.local.flags.get("crm_whole_set")
 	frappe.local.flags.crm_whole_set = True
 	try:
@@ -280,7 +274,7 @@ def whole_set():
 
 
 def before_request() -> None:
-	"""A request of WHOLE_SET_METHODS builds its conditions for reading every visible row."""
+	"""A request of WHOLE_SET_METHODS builds its conditions for counting the list."""
 	frappe.local.flags.crm_whole_set = frappe.form_dict.get("cmd") in WHOLE_SET_METHODS
 
 

@@ -101,7 +101,7 @@ class Subject:
 			where.add(f"{table}.`client` = %(client)s", client=self.client)
 		else:
 			return None
-		where.add(visible(doctype))
+		where.add(visible(doctype, one_record=True))
 		return where
 
 	def list_filters(self, counterparty_field: str | None = None) -> dict:
@@ -260,7 +260,7 @@ def counterparties(subject: Subject) -> Section:
 		where.add("`tabCRM Counterparty`.`name` = %(counterparty)s", counterparty=subject.counterparty)
 	else:
 		where.add("`tabCRM Counterparty`.`client` = %(client)s", client=subject.client)
-	where.add(visible(doctype))
+	where.add(visible(doctype, one_record=True))
 	section = Section(
 		"counterparties",
 		_("Counterparties"),
@@ -304,7 +304,7 @@ def contacts(subject: Subject) -> Section:
 			where `parenttype` = 'Contact' and `link_doctype` = 'CRM Client' and `link_name` = %(client)s)""",
 		client=subject.client,
 	)
-	where.add(visible(doctype))
+	where.add(visible(doctype, one_record=True))
 	section.count = aggregate(doctype, where, "1 as one").get("count") or 0
 	for row in select(
 		doctype,
@@ -367,16 +367,22 @@ def tasks(subject: Subject) -> Section:
 	if not subject.client:
 		return section
 	where = SQLConditions()
+	# one select per kind of record the task is about, each on the (reference_doctype, reference_name)
+	# index, their union looked up as a semi-join (an OR of the three would read every task)
 	where.add(
-		"""(`tabCRM Task`.`reference_doctype` = 'CRM Client' and `tabCRM Task`.`reference_name` = %(client)s)
-		or (`tabCRM Task`.`reference_doctype` = 'CRM Deal' and `tabCRM Task`.`reference_name` in
-			(select `name` from `tabCRM Deal` where `client` = %(client)s))
-		or (`tabCRM Task`.`reference_doctype` = 'Contact' and `tabCRM Task`.`reference_name` in
-			(select `parent` from `tabDynamic Link` where `parenttype` = 'Contact'
-				and `link_doctype` = 'CRM Client' and `link_name` = %(client)s))""",
+		"""`tabCRM Task`.`name` in (select `about`.`name` from (
+			select `name` from `tabCRM Task`
+			where `reference_doctype` = 'CRM Client' and `reference_name` = %(client)s
+			union select `name` from `tabCRM Task`
+			where `reference_doctype` = 'CRM Deal' and `reference_name` in
+				(select `name` from `tabCRM Deal` where `client` = %(client)s)
+			union select `name` from `tabCRM Task`
+			where `reference_doctype` = 'Contact' and `reference_name` in
+				(select `parent` from `tabDynamic Link` where `parenttype` = 'Contact'
+					and `link_doctype` = 'CRM Client' and `link_name` = %(client)s)) `about`)""",
 		client=subject.client,
 	)
-	where.add(visible(doctype))
+	where.add(visible(doctype, one_record=True))
 	totals = aggregate(
 		doctype,
 		where,
