@@ -60,9 +60,21 @@ def wsgi(site: str):
 
 
 def free_port() -> int:
-	with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-		sock.bind((LOOPBACK, 0))
-		return sock.getsockname()[1]
+	return free_ports(1)[0]
+
+
+def free_ports(count: int, avoid: tuple[int, ...] = ()) -> list[int]:
+	"""`count` different free loopback ports, none of `avoid` (the public port, free until it is bound): the
+	sockets stay open until all are chosen, so the system cannot hand the same port out twice."""
+	with contextlib.ExitStack() as stack:
+		ports: list[int] = []
+		while len(ports) < count:
+			sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+			sock.bind((LOOPBACK, 0))
+			port = sock.getsockname()[1]
+			if port not in avoid:
+				ports.append(port)
+		return ports
 
 
 def default_workers(sites_path: str) -> int:
@@ -277,7 +289,7 @@ def main() -> None:
 
 	sites_path = os.getcwd()
 	bench_path = os.path.dirname(sites_path)
-	web_port, realtime_port = free_port(), free_port()
+	web_port, realtime_port = free_ports(2, avoid=(args.port,))
 	processes = [
 		start_gunicorn(args.site, web_port, args.workers or default_workers(sites_path)),
 		start_realtime(realtime_port, bench_path),

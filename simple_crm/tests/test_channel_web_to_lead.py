@@ -465,6 +465,9 @@ class TestWebsiteInquiries(WebToLeadTestCase):
 		self.assertFalse(any(KEY in (row.payload or "") for row in rejected))
 
 	def test_switched_off_nothing_is_accepted(self):
+		# the page shown while the channel was on is not served from the website's page cache once it is off
+		page = self.send("GET", "/inquiry/new", headers={"Accept": "text/html"})
+		self.assertEqual(page.status_code, 200, page.text[:300])
 		self.set_settings(web_to_lead_enabled=0)
 		phone = fresh_phone()
 		r = self.submit(self.inquiry(phone=phone))

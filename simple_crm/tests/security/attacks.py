@@ -1383,6 +1383,27 @@ COVERAGE: dict[str, Attack | NotApplicable] = {
 	"simple_crm.api.deal.pipeline_stages": once({"pipeline": "{dn:CRM Deal}"}),
 	# the plan-vs-fact card: this month's figure of what the caller steers; its filters are not read
 	"simple_crm.dashboards.plan_vs_fact": once({"filters": {"manager": "{owner}", "team": "{dn:CRM Deal}"}}),
+	# the workspace's own cards count the caller's records under the row-level rules; their filters are not read
+	**{
+		f"simple_crm.dashboards.{card}": once(
+			{"filters": {"assigned_to": "{owner}", "responsible": "{owner}"}}
+		)
+		for card in (
+			"my_tasks_today",
+			"my_overdue_tasks",
+			"my_open_deals",
+			"my_new_leads",
+			"unassigned_new_leads",
+		)
+	},
+	# the funnel chart: the funnel report's figures for what the caller sees, of the pipeline it names
+	"simple_crm.dashboards.sales_funnel_chart": once(
+		{"filters": {"pipeline": "Sales"}}, {"filters": {"pipeline": "{dn:CRM Deal}"}}
+	),
+	# a workspace page with the cards and charts the caller may read
+	"simple_crm.dashboards.get_desktop_page": once(
+		{"page": json.dumps({"name": "Simple CRM", "title": "Simple CRM"})}
+	),
 	# a spreadsheet import's summary: the import's readers only (CRM administrators, System Managers)
 	"simple_crm.api.data_import.summary": once({"data_import": "{dn:CRM Deal}"}, expect="refused"),
 	"simple_crm.api.data_import.download_summary": once({"data_import": "{dn:CRM Deal}"}, expect="refused"),
