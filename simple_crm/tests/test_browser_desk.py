@@ -4,6 +4,7 @@ or a workflow action the server refuses shows its message in Russian and leaves 
 workspace opens clean, and the main screens' load and save times are measured and printed."""
 
 import secrets
+from urllib.parse import quote
 
 import frappe
 from frappe.desk.form.assign_to import add as assign
@@ -13,7 +14,6 @@ from simple_crm.tests.desk_browser import DeskBrowserTestCase
 from simple_crm.tests.sales_org import email
 
 WORKSPACE = "/app/simple-crm"
-KANBAN = "/app/crm-deal/view/kanban/Deals%20by%20Stage"
 # the browser's own console line for an answer with an error status (the refusal the test provokes)
 REFUSED_REQUEST = r"status of 417"
 
@@ -143,7 +143,18 @@ class TestDeskInTheBrowser(DeskBrowserTestCase):
 		self.timed(page, "save of a lead", lambda: self.save(page))
 		frappe.db.rollback()
 		self.assertEqual(frappe.db.get_value("CRM Lead", lead.name, "company_name"), "ООО Ромашка и партнёры")
-		self.open(page, KANBAN, ready=".kanban-column", label="deal kanban")
+		# the default pipeline's board (simple_crm.kanban), with a deal of hers on it
+		pipeline = factories.default_pipeline()
+		deal = self.make(factories.make_deal(responsible=self.manager, pipeline=pipeline))
+		frappe.db.commit()  # the server reads it in its own connection
+		board = frappe.db.get_value("Kanban Board", {"crm_pipeline": pipeline})
+		self.assertTrue(board, f"the pipeline {pipeline} has no kanban board")
+		self.open(
+			page,
+			f"/app/crm-deal/view/kanban/{quote(board)}",
+			ready=f'.kanban-card-wrapper[data-name="{quote(deal.name)}"]',
+			label="deal kanban",
+		)
 		labels = [label for label, _seconds in self.timings]
 		for screen in ("workspace", "lead list", "lead form", "save of a lead", "deal kanban"):
 			self.assertTrue(any(screen in label for label in labels), screen)
