@@ -21,6 +21,7 @@ The card a user sees is the one of their role (`has_permission`, for the workspa
 record); the others stay hidden.
 """
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -201,7 +202,17 @@ def get_desktop_page(page: str) -> dict:
 	(public/js/workspace.js). The page lists only the cards and charts the user may read."""
 	from frappe.desk.desktop import get_desktop_page as frappe_desktop_page
 
-	data = frappe_desktop_page(page)
+	from simple_crm.security.input import BadInputError, argument_label, json_argument
+
+	# Frappe reads the page as a JSON object with a name and fails with a 500 on anything else
+	parsed = json_argument(page, "page", dict)
+	if not isinstance(parsed.get("name"), str) or not parsed.get("name"):
+		frappe.throw(
+			_("{0} must be {1} (or the same as JSON)").format(argument_label("page"), _("an object")),
+			BadInputError,
+			title=_("Invalid value"),
+		)
+	data = frappe_desktop_page(json.dumps(parsed))
 	docs = []
 	for key, (doctype, field) in WIDGET_DOCTYPES.items():
 		for item in (data.get(key) or {}).get("items") or []:
