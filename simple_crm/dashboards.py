@@ -249,8 +249,10 @@ def sales_funnel_chart(
 		frappe.throw(
 			_("You don't have access to Report: {0}").format(_(FUNNEL_REPORT)), frappe.PermissionError
 		)
-	filters = frappe.parse_json(filters) if filters else {}
-	pipeline = filters.get("pipeline") if isinstance(filters, dict) else None
+	from simple_crm.security.input import json_argument
+
+	filters = json_argument(filters, "filters", dict) if filters else {}
+	pipeline = filters.get("pipeline")
 	from simple_crm.simple_crm.report.crm_sales_funnel.crm_sales_funnel import execute
 
 	chart = execute(

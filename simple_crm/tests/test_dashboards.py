@@ -169,3 +169,13 @@ class TestPlanCardOverREST(SalesOrgRestTestCase):
 		frappe.db.commit()  # a throw-away user of the test site, as the other tests leave theirs
 		r = self.rest_call("simple_crm.dashboards.plan_vs_fact", {"filters": "{}"}, user=outsider)
 		self.assertEqual(r.status_code, 403, r.text)
+
+	def test_the_funnel_chart_refuses_garbage_filters(self):
+		# not JSON, not an object, an unknown pipeline: a 4xx with a message, never a 500
+		for filters in ("{", "[1]", '"x"', '{"pipeline": "No Such Pipeline"}'):
+			with self.subTest(filters=filters):
+				r = self.rest_call(
+					"simple_crm.dashboards.sales_funnel_chart", {"filters": filters}, user=email("sales1")
+				)
+				self.assertEqual(r.status_code, 417, r.text[:300])
+				self.assertNotIn("Traceback", r.text)
