@@ -8,7 +8,11 @@ starts Debian's Chromium headless through Playwright and gives each test:
 - `open(page, path, ready=selector)`: a Desk route, waited for until the Desk is idle (no request running,
   nothing frozen), its load time recorded, and its realtime connection checked;
 - `timed(page, label, action)`: any step (a save, a move on the kanban) timed the same way;
-- `shot(page, name)`: a screenshot per step under the bench's `logs/simple_crm-tests/screenshots/<test>/`.
+- `shot(page, name)`: a screenshot per step under the bench's `logs/simple_crm-tests/screenshots/<test>/`;
+- `make(doc)`: a record the test made, deleted after it (last made, first deleted; a converted lead is
+  unlinked from what it became first); the CRM tasks and calls the server made while the test ran are deleted
+  too (a call logged in the browser, the call-back task of a lead typed in);
+- `save(page)`, `modal(page, title)`: Ctrl+S on a form until it is saved, the dialog on top once it is shown.
 
 The site is served as a production bench serves it (gunicorn and Frappe's realtime server, see
 simple_crm.serve). A test fails on an uncaught script error, on any error the page writes to the console (a
@@ -27,7 +31,7 @@ import frappe
 from frappe.utils import get_bench_path
 from frappe.utils.password import update_password
 
-from simple_crm.tests.sales_org import SalesOrgUsers
+from simple_crm.tests.sales_org import SalesOrgUsers, email
 from simple_crm.tests.utils import CRMTestCase
 from simple_crm.tests.web_server import serve
 
@@ -37,6 +41,8 @@ REALTIME_TIMEOUT_MS = 15_000
 PASSWORD = "Desk-test-2026!"
 SCREENSHOTS = Path(get_bench_path()) / "logs" / "simple_crm-tests" / "screenshots"
 
+# what the server makes on its own while a test works the Desk (deleted after each test)
+MADE_BY_THE_SERVER = ("CRM Task", "CRM Call")
 # console lines that are no fault of the page (each with its reason)
 IGNORED_CONSOLE = (
 	# Chromium's own request for an icon the Desk does not declare
@@ -120,6 +126,9 @@ class DeskBrowserTestCase(SalesOrgUsers, CRMTestCase):
 
 	def setUp(self):
 		super().setUp()
+		self.manager = email("sales1")
+		self.made: list[tuple[str, str]] = []
+		self.started = frappe.utils.now_datetime()
 		self.contexts = []
 		self.console: list[str] = []
 		self.expected_console: list[re.Pattern] = []
@@ -128,10 +137,39 @@ class DeskBrowserTestCase(SalesOrgUsers, CRMTestCase):
 		shutil.rmtree(self.shots, ignore_errors=True)
 
 	def tearDown(self):
-		for context in self.contexts:
-			context.close()
-		super().tearDown()
+		try:
+			self.delete_made()
+		finally:
+			for context in self.contexts:
+				context.close()
+			super().tearDown()
 		self.assertEqual(self.console, [], "the page wrote errors to the console")
+
+	# --- what a test makes --------------------------------------------------------------------------------
+
+	def make(self, doc):
+		self.made.append((doc.doctype, doc.name))
+		return doc
+
+	def delete_made(self) -> None:
+		frappe.db.rollback()
+		frappe.set_user("Administrator")
+		for doctype in MADE_BY_THE_SERVER:
+			for name in frappe.get_all(doctype, filters={"creation": (">=", self.started)}, pluck="name"):
+				frappe.delete_doc(doctype, name, force=True, ignore_permissions=True)
+		# a converted lead and what it became name each other
+		for doctype, name in self.made:
+			if doctype == "CRM Lead" and frappe.db.exists(doctype, name):
+				frappe.db.set_value(
+					doctype,
+					name,
+					{"status": "New", "client": None, "contact": None, "deal": None, "converted_on": None},
+				)
+		for doctype, name in reversed(self.made):
+			if frappe.db.exists(doctype, name):
+				frappe.delete_doc(doctype, name, force=True, ignore_permissions=True)
+		self.made = []
+		frappe.db.commit()
 
 	# --- people and pages -------------------------------------------------------------------------------
 
@@ -221,7 +259,23 @@ class DeskBrowserTestCase(SalesOrgUsers, CRMTestCase):
 		page.screenshot(path=str(path), full_page=False)
 		return path
 
+	def save(self, page, until=None) -> None:
+		"""Ctrl+S on the form, then wait for `until` (a locator) or for the form to be saved."""
+		page.keyboard.press("Control+s")
+		if until is not None:
+			until.wait_for(state="visible")
+		else:
+			page.wait_for_function("() => cur_frm && !cur_frm.is_dirty() && !cur_frm.doc.__unsaved")
+
 	# --- the Desk's parts -------------------------------------------------------------------------------
+
+	def modal(self, page, title: str):
+		"""The dialog on top once it is shown, its title checked."""
+		dialog = self.dialog(page)
+		dialog.wait_for(state="visible")
+		page.wait_for_timeout(300)  # the dialog's fade-in
+		self.assertIn(title, dialog.locator(".modal-title").inner_text())
+		return dialog
 
 	@staticmethod
 	def dialog(page):

@@ -39,24 +39,6 @@ def amount_digits(amount: float) -> str:
 
 
 class TestDealKanbanAndLists(DeskBrowserTestCase):
-	def setUp(self):
-		super().setUp()
-		self.manager = email("sales1")
-		self.made: list[tuple[str, str]] = []
-
-	def tearDown(self):
-		frappe.db.rollback()
-		frappe.set_user("Administrator")
-		for doctype, name in reversed(self.made):
-			if frappe.db.exists(doctype, name):
-				frappe.delete_doc(doctype, name, force=True, ignore_permissions=True)
-		frappe.db.commit()
-		super().tearDown()
-
-	def make(self, doc):
-		self.made.append((doc.doctype, doc.name))
-		return doc
-
 	# --- the kanban -------------------------------------------------------------------------------------
 
 	def make_pipeline_with_deals(self):

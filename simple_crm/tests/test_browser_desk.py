@@ -19,32 +19,6 @@ REFUSED_REQUEST = r"status of 417"
 
 
 class TestDeskInTheBrowser(DeskBrowserTestCase):
-	def setUp(self):
-		super().setUp()
-		self.manager = email("sales1")
-		self.made: list[tuple[str, str]] = []
-
-	def tearDown(self):
-		frappe.db.rollback()
-		frappe.set_user("Administrator")
-		for doctype, name in reversed(self.made):
-			if frappe.db.exists(doctype, name):
-				frappe.delete_doc(doctype, name, force=True, ignore_permissions=True)
-		frappe.db.commit()
-		super().tearDown()
-
-	def make(self, doc):
-		self.made.append((doc.doctype, doc.name))
-		return doc
-
-	def save(self, page, until=None) -> None:
-		"""Ctrl+S on the form, then wait for `until` (a locator) or for the form to be saved."""
-		page.keyboard.press("Control+s")
-		if until is not None:
-			until.wait_for(state="visible")
-		else:
-			page.wait_for_function("() => cur_frm && !cur_frm.is_dirty() && !cur_frm.doc.__unsaved")
-
 	# --- realtime -----------------------------------------------------------------------------------------
 
 	def test_an_event_published_to_the_user_reaches_the_open_page(self):

@@ -13,31 +13,6 @@ KANBAN = "Deals by Stage"
 
 
 class TestLostReasonDialogs(DeskBrowserTestCase):
-	def setUp(self):
-		super().setUp()
-		self.manager = email("sales1")
-		self.made: list[tuple[str, str]] = []
-
-	def tearDown(self):
-		frappe.db.rollback()
-		frappe.set_user("Administrator")
-		for doctype, name in reversed(self.made):
-			if frappe.db.exists(doctype, name):
-				frappe.delete_doc(doctype, name, force=True, ignore_permissions=True)
-		frappe.db.commit()
-		super().tearDown()
-
-	def make(self, doc):
-		self.made.append((doc.doctype, doc.name))
-		return doc
-
-	def reason_dialog(self, page, title: str):
-		dialog = self.dialog(page)
-		dialog.wait_for(state="visible")
-		page.wait_for_timeout(300)  # the dialog's fade-in
-		self.assertIn(title, dialog.locator(".modal-title").inner_text())
-		return dialog
-
 	def reason_labels(self, dialog) -> list[str]:
 		return [
 			o.strip() for o in dialog.locator('select[data-fieldname="lost_reason"] option').all_inner_texts()
@@ -59,7 +34,7 @@ class TestLostReasonDialogs(DeskBrowserTestCase):
 			).click()
 
 		disqualify()
-		dialog = self.reason_dialog(page, "Почему лид дисквалифицирован?")
+		dialog = self.modal(page, "Почему лид дисквалифицирован?")
 		labels = self.reason_labels(dialog)
 		self.assertIn("Слишком высокая цена", labels)
 		self.assertIn("Спам", labels, "reasons for leads only are offered on a lead")
@@ -75,7 +50,7 @@ class TestLostReasonDialogs(DeskBrowserTestCase):
 
 		# a reason given: the action goes through with it
 		disqualify()
-		dialog = self.reason_dialog(page, "Почему лид дисквалифицирован?")
+		dialog = self.modal(page, "Почему лид дисквалифицирован?")
 		dialog.locator('select[data-fieldname="lost_reason"]').select_option(label="Слишком высокая цена")
 		dialog.locator('textarea[data-fieldname="lost_comment"]').fill("Дорого для них")
 		self.timed(
@@ -102,7 +77,7 @@ class TestLostReasonDialogs(DeskBrowserTestCase):
 		page.locator(".page-actions .actions-btn-group .dropdown-menu").get_by_text(
 			"Проиграть", exact=True
 		).click()
-		dialog = self.reason_dialog(page, "Почему сделка проиграна?")
+		dialog = self.modal(page, "Почему сделка проиграна?")
 		labels = self.reason_labels(dialog)
 		self.assertIn("Проект отменён", labels, "reasons for deals only are offered on a deal")
 		self.assertNotIn("Спам", labels, "reasons for leads only are not")
@@ -129,7 +104,7 @@ class TestLostReasonDialogs(DeskBrowserTestCase):
 		self.shot(page, "kanban")
 
 		self.drag(page, card, '.kanban-column[data-column-value="Lost"] .kanban-cards')
-		dialog = self.reason_dialog(page, "Почему сделка проиграна?")
+		dialog = self.modal(page, "Почему сделка проиграна?")
 		self.assertIn("Проигрыш", dialog.inner_text(), "the column it goes to, in Russian")
 		self.shot(page, "kanban reason dialog")
 		# closed: the card goes back and the deal is unchanged
@@ -167,7 +142,7 @@ class TestLostReasonDialogs(DeskBrowserTestCase):
 				dialog.wait_for(state="visible", timeout=5000)
 			except Exception:
 				continue
-			return self.reason_dialog(page, "Почему сделка проиграна?")
+			return self.modal(page, "Почему сделка проиграна?")
 		self.fail("dropping the card into Lost never opened the reason dialog")
 
 	def drag(self, page, source: str, target: str) -> None:

@@ -12,46 +12,12 @@ CUSTOM_BUTTON = ".page-head .custom-actions button"
 
 
 class TestQuickActionsInTheDesk(DeskBrowserTestCase):
-	def setUp(self):
-		super().setUp()
-		self.manager = email("sales1")
-		self.made: list[tuple[str, str]] = []
-		self.started = frappe.utils.now_datetime()
-
-	def tearDown(self):
-		frappe.db.rollback()
-		frappe.set_user("Administrator")
-		for doctype in ("CRM Task", "CRM Call"):
-			for name in frappe.get_all(doctype, filters={"creation": (">=", self.started)}, pluck="name"):
-				frappe.delete_doc(doctype, name, force=True, ignore_permissions=True)
-		# a converted lead and the deal made from it name each other
-		for doctype, name in self.made:
-			if doctype == "CRM Lead" and frappe.db.exists(doctype, name):
-				frappe.db.set_value(
-					doctype,
-					name,
-					{"status": "New", "client": None, "contact": None, "deal": None, "converted_on": None},
-				)
-		for doctype, name in reversed(self.made):
-			if frappe.db.exists(doctype, name):
-				frappe.delete_doc(doctype, name, force=True, ignore_permissions=True)
-		frappe.db.commit()
-		super().tearDown()
-
-	def make(self, doc):
-		self.made.append((doc.doctype, doc.name))
-		return doc
-
 	def button(self, page, label: str):
 		return page.locator(CUSTOM_BUTTON).filter(has_text=label).first
 
 	def open_dialog(self, page, label: str, title: str):
 		self.button(page, label).click()
-		dialog = self.dialog(page)
-		dialog.wait_for(state="visible")
-		page.wait_for_timeout(300)  # the dialog's fade-in
-		self.assertIn(title, dialog.locator(".modal-title").inner_text())
-		return dialog
+		return self.modal(page, title)
 
 	def test_log_a_call_and_plan_the_next_task_from_the_deal_form(self):
 		client = self.make(factories.make_client(responsible=self.manager, phone="+7 (916) 700-12-34"))

@@ -40,44 +40,16 @@ def digits(text: str) -> str:
 
 class TestSalesDay(DeskBrowserTestCase):
 	# the steps as the single-feature browser tests take them
-	save = desk.TestDeskInTheBrowser.save
 	button = quick_actions.TestQuickActionsInTheDesk.button
 	open_dialog = quick_actions.TestQuickActionsInTheDesk.open_dialog
 	drag = lost_reasons.TestLostReasonDialogs.drag
-	reason_dialog = lost_reasons.TestLostReasonDialogs.reason_dialog
 	drop_for_the_dialog = lost_reasons.TestLostReasonDialogs.drop_for_the_dialog
 	expected = workspace.TestWorkspaceOfEachRole.expected
 	shown = workspace.TestWorkspaceOfEachRole.shown
 
 	def setUp(self):
 		super().setUp()
-		self.manager, self.head = email("sales1"), email("head_a")
-		self.made: list[tuple[str, str]] = []
-		self.started = frappe.utils.now_datetime()
-
-	def tearDown(self):
-		frappe.db.rollback()
-		frappe.set_user("Administrator")
-		for doctype in ("CRM Task", "CRM Call"):
-			for name in frappe.get_all(doctype, filters={"creation": (">=", self.started)}, pluck="name"):
-				frappe.delete_doc(doctype, name, force=True, ignore_permissions=True)
-		# the converted lead and what it became name each other
-		for doctype, name in self.made:
-			if doctype == "CRM Lead" and frappe.db.exists(doctype, name):
-				frappe.db.set_value(
-					doctype,
-					name,
-					{"status": "New", "client": None, "contact": None, "deal": None, "converted_on": None},
-				)
-		for doctype, name in reversed(self.made):
-			if frappe.db.exists(doctype, name):
-				frappe.delete_doc(doctype, name, force=True, ignore_permissions=True)
-		frappe.db.commit()
-		super().tearDown()
-
-	def make(self, doc):
-		self.made.append((doc.doctype, doc.name))
-		return doc
+		self.head = email("head_a")
 
 	# --- the day ----------------------------------------------------------------------------------------
 

@@ -114,7 +114,9 @@ class TestConditionForms(SalesOrgRecordsTestCase):
 		self.assertGreaterEqual(expected, 1)
 		self.assertEqual(visible_count("CRM Deal", user, rules.condition_parts("CRM Deal", user)), expected)
 		# kept for the request and in the cache
-		self.assertEqual(frappe.cache.get_value(f"simple_crm:visible_count:CRM Deal:{user}", expires=True), expected)
+		self.assertEqual(
+			frappe.cache.get_value(f"simple_crm:visible_count:CRM Deal:{user}", expires=True), expected
+		)
 
 	def test_a_page_of_a_user_who_sees_many_records_tests_the_parts_row_by_row(self):
 		user = email("head_a")
