@@ -187,7 +187,7 @@ class TestDealKanbanAndLists(DeskBrowserTestCase):
 			page.locator(".page-head .title-text").first.inner_text().strip(), self.pipeline.name
 		)
 		self.assertTrue(page.get_by_text("Выбрать канбан", exact=True).first.is_visible())
-		self.assertIn("Добавить: Сделка", page.locator(".kanban-column .add-card").first.inner_text())
+		self.assertIn("Добавить сделку", page.locator(".kanban-column .add-card").first.inner_text())
 		body = page.locator(".page-container:visible").first.inner_text()
 		for english in ENGLISH:
 			self.assertNotIn(english, body)

@@ -102,6 +102,28 @@ class TestDeskInTheBrowser(DeskBrowserTestCase):
 			page.wait_for_timeout(1500)  # the cards and charts render after the page is idle
 			self.shot(page, f"workspace {user}")
 
+	# --- words ------------------------------------------------------------------------------------------
+
+	def test_new_and_add_read_as_russian_phrases(self):
+		"""Frappe glues "Add"/"New" to the record's name ("Добавить Сделка", "Новый Сделка"): the list's
+		button and a new form's title read as whole phrases (words.js; the kanban column's button is tried
+		in test_browser_deal_kanban)."""
+		page = self.login(self.manager)
+		self.open(page, "/app/crm-deal", ready=".frappe-list", label="deal list")
+		button = page.locator(".page-actions .primary-action").first
+		button.wait_for(state="visible")
+		self.assertEqual(button.get_attribute("data-label"), "Добавить сделку")
+		self.open(page, "/app/crm-client", ready=".frappe-list", label="client list")
+		self.assertEqual(
+			page.locator(".page-actions .primary-action").first.get_attribute("data-label"),
+			"Добавить клиента",
+		)
+		self.open(page, "/app/crm-task/new", ready='[data-fieldname="subject"]', label="new task form")
+		title = page.locator(".page-head:visible .title-text").first
+		title.wait_for(state="visible")
+		self.assertEqual(title.inner_text().strip(), "Новая задача")
+		self.shot(page, "new task form")
+
 	# --- timings ------------------------------------------------------------------------------------------
 
 	def test_main_screens_load_and_save_times(self):

@@ -238,6 +238,22 @@ class TestRussianTranslations(CRMTestCase):
 		]
 		self.assertEqual(missing, [], "untranslated strings:\n" + "\n".join(missing))
 
+	def test_new_and_add_read_as_whole_phrases_for_every_record(self):
+		"""words.js replaces Frappe's glued "New {0}" / "Add {0}" by "New <doctype>" / "Add <doctype>" for the
+		doctypes it lists: each of them has both phrases in Russian, and each is a doctype of the app."""
+		script = (APP_PATH / "public" / "js" / "words.js").read_text()
+		listed = re.search(r"PHRASE_DOCTYPES = \[(.*?)\];", script, re.S)
+		self.assertTrue(listed, "words.js lists no PHRASE_DOCTYPES")
+		doctypes = re.findall(r'"([^"]+)"', listed.group(1))
+		self.assertIn("CRM Deal", doctypes)
+		missing = []
+		for doctype in doctypes:
+			self.assertTrue(frappe.db.exists("DocType", {"name": doctype, "module": "Simple CRM"}), doctype)
+			missing += [phrase for phrase in (f"New {doctype}", f"Add {doctype}") if not self.ru.get(phrase)]
+		self.assertEqual(missing, [])
+		self.assertEqual(self.ru["New CRM Deal"], "Новая сделка")
+		self.assertEqual(self.ru["Add CRM Client"], "Добавить клиента")
+
 	def test_translations_keep_placeholders(self):
 		broken = [
 			f"{row[0]!r} -> {row[1]!r}"

@@ -97,3 +97,65 @@ for (const doctype of simple_crm.words.TIMELINE_DOCTYPES) {
 		},
 	});
 }
+
+// "New {0}" and "Add {0}" glued to a record's name read wrong in Russian ("Новый Сделка", "Добавить Сделка"):
+// for the CRM's records the whole phrase is translated ("New CRM Deal" is "Новая сделка", "Add CRM Deal"
+// "Добавить сделку"); a language without the phrase keeps Frappe's glued words
+simple_crm.words.PHRASE_DOCTYPES = [
+	"CRM Lead",
+	"CRM Client",
+	"CRM Counterparty",
+	"CRM Deal",
+	"CRM Task",
+	"CRM Call",
+	"CRM Complaint",
+	"CRM Order",
+	"CRM Pipeline",
+	"CRM Lost Reason",
+	"CRM Lead Source",
+	"CRM Client Segment",
+	"CRM Complaint Category",
+	"CRM Sales Target",
+	"CRM Sales Team",
+	"CRM Product",
+	"CRM Hand Over",
+];
+simple_crm.words.PHRASES = ["New {0}", "Add {0}"];
+
+const simple_crm_translate = frappe._;
+// the doctype whose name, in the user's language, is `label`
+simple_crm.words.doctype_named = function (label) {
+	return simple_crm.words.PHRASE_DOCTYPES.find((doctype) => simple_crm_translate(doctype) === label);
+};
+frappe._ = function (txt, replace, context = null) {
+	if (Array.isArray(replace) && replace.length === 1 && simple_crm.words.PHRASES.includes(txt)) {
+		const doctype = simple_crm.words.doctype_named(replace[0]);
+		if (doctype) {
+			const phrase = txt.replace("{0}", doctype);
+			const translated = simple_crm_translate(phrase, null, context);
+			if (translated !== phrase) return translated;
+		}
+	}
+	return simple_crm_translate(txt, replace, context);
+};
+window.__ = frappe._;
+
+// the list's primary button is "Add" and the name glued together by Frappe: the phrase instead
+if (frappe.views && frappe.views.ListView) {
+	const set_primary_action = frappe.views.ListView.prototype.set_primary_action;
+	frappe.views.ListView.prototype.set_primary_action = function () {
+		if (!simple_crm.words.PHRASE_DOCTYPES.includes(this.doctype) || !this.page) {
+			return set_primary_action.call(this);
+		}
+		const page = this.page;
+		const label = __("Add {0}", [__(frappe.router.doctype_layout || this.doctype)]);
+		page.set_primary_action = function (_label, ...rest) {
+			return Object.getPrototypeOf(page).set_primary_action.call(page, label, ...rest);
+		};
+		try {
+			return set_primary_action.call(this);
+		} finally {
+			delete page.set_primary_action;
+		}
+	};
+}
