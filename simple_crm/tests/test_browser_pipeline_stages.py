@@ -54,7 +54,18 @@ class TestPipelineStageInBrowser(DeskBrowserTestCase):
 		self.assertIn("Кто может переводить сделки на этап", row.inner_text())
 		row.locator('[data-fieldname="stage_name"] input').fill(STAGE)
 		row.locator('[data-fieldname="probability"] input').fill("60")
-		row.locator('[data-fieldname="allowed_roles"] textarea').fill("CRM: менеджер по продажам")
+		# the role picked from the CRM's roles in Russian, the field typed by its Russian label
+		row.locator('[data-fieldname="allowed_roles"] .stage-rule-picker').click()
+		picker = self.modal(page, "Выбрать роли")
+		self.assertIn("CRM: руководитель отдела продаж", picker.inner_text())
+		picker.locator("label").filter(has_text="CRM: менеджер по продажам").locator("input").check()
+		self.shot(page, "role picker")
+		picker.locator(".btn-primary").click()
+		picker.wait_for(state="hidden")
+		self.shot(page, "role picked")
+		self.assertEqual(
+			row.locator('[data-fieldname="allowed_roles"] textarea').input_value(), "CRM Sales Manager"
+		)
 		row.locator('[data-fieldname="required_fields"] textarea').fill("Сумма")
 		self.shot(page, "stage row")
 		row.locator(".grid-collapse-row").first.click()

@@ -2,6 +2,9 @@
 // For license information, please see license.txt
 
 frappe.ui.form.on("CRM Pipeline Stage", {
+	form_render(frm, cdt, cdn) {
+		add_stage_rule_pickers(frm, cdn);
+	},
 	stage_type(frm, cdt, cdn) {
 		// the server applies the same defaults when the probability is left empty
 		const row = frappe.get_doc(cdt, cdn);
@@ -51,3 +54,76 @@ frappe.ui.form.on("CRM Pipeline", {
 		);
 	},
 });
+
+// A stage's rules are picked from lists, in the user's language, instead of typed: the CRM's roles and the deal's
+// fields that can be required (as simple_crm.stage_rules.requirable_fields). A role or field already in the
+// rule stays in the list; anything else can still be typed, the server checks both ways alike.
+const STAGE_ROLES = ["CRM Sales Manager", "CRM Head of Sales", "CRM Director", "CRM Administrator"];
+const NOT_REQUIRABLE = ["pipeline", "stage", "stage_type", "naming_series"];
+
+function requirable_deal_fields() {
+	return frappe
+		.get_meta("CRM Deal")
+		.fields.filter(
+			(df) =>
+				(!frappe.model.no_value_type.includes(df.fieldtype) ||
+					frappe.model.table_fields.includes(df.fieldtype)) &&
+				!NOT_REQUIRABLE.includes(df.fieldname) &&
+				!df.hidden
+		)
+		.map((df) => df.fieldname);
+}
+
+const stage_rule_pickers = {
+	allowed_roles: { label: __("Choose Roles"), names: () => STAGE_ROLES },
+	required_fields: { label: __("Choose Fields"), names: requirable_deal_fields },
+};
+
+function add_stage_rule_pickers(frm, cdn) {
+	const grid_row = frm.fields_dict.stages.grid.grid_rows_by_docname[cdn];
+	const fields = grid_row && grid_row.grid_form && grid_row.grid_form.fields_dict;
+	if (!fields) return;
+	for (const [fieldname, picker] of Object.entries(stage_rule_pickers)) {
+		const field = fields[fieldname];
+		if (!field || field.$wrapper.find(".stage-rule-picker").length) continue;
+		$(`<button type="button" class="btn btn-xs btn-default stage-rule-picker">
+				${frappe.utils.escape_html(picker.label)}</button>`)
+			.appendTo(field.$wrapper)
+			.on("click", () => pick_stage_rule(frm, cdn, fieldname, picker));
+	}
+}
+
+function pick_stage_rule(frm, cdn, fieldname, picker) {
+	const row = locals["CRM Pipeline Stage"][cdn];
+	const chosen = (row[fieldname] || "")
+		.split(/[\n,;]/)
+		.map((item) => item.trim())
+		.filter(Boolean);
+	const names = [...new Set([...picker.names(), ...chosen])];
+	const dialog = new frappe.ui.Dialog({
+		title: picker.label,
+		fields: [
+			{
+				fieldtype: "MultiCheck",
+				fieldname: "chosen",
+				columns: 2,
+				options: names.map((name) => ({
+					label: stage_rule_words[fieldname](name),
+					value: name,
+					checked: chosen.includes(name),
+				})),
+			},
+		],
+		primary_action_label: __("Apply"),
+		primary_action(values) {
+			frappe.model.set_value(row.doctype, cdn, fieldname, (values.chosen || []).join("\n"));
+			dialog.hide();
+		},
+	});
+	// Frappe closes the open row of a grid whenever a dialog closes: the stage's row stays open
+	dialog.onhide = () => {
+		const grid_row = frm.fields_dict.stages.grid.grid_rows_by_docname[cdn];
+		if (grid_row) grid_row.toggle_view(true);
+	};
+	dialog.show();
+}
