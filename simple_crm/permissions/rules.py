@@ -283,6 +283,13 @@ def _form_for(doctype: str, user: str, parts: list[str]) -> str:
 	return SET_FORM if visible_count(doctype, user, parts) <= limit else ROW_FORM
 
 
+def sees_few(doctype: str, user: str) -> bool:
+	"""Whether `user` sees at most FEW_RECORDS records of `doctype` (False when they see them all): a query
+	for them reads their records first (the set form of condition_for)."""
+	parts = condition_parts(doctype, user)
+	return parts is not None and visible_count(doctype, user, parts) <= FEW_RECORDS
+
+
 def visible_count(doctype: str, user: str, parts: list[str]) -> int:
 	"""How many records of `doctype` the user sees, counted part by part on each part's index and no further
 	than MANY_RECORDS + 1; kept for the request and, in the cache, for VISIBLE_COUNT_TTL seconds: a stale

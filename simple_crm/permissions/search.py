@@ -9,7 +9,7 @@ from frappe.desk.search import relevance_sorter
 from frappe.utils import cint
 
 from simple_crm.constants import ROW_LEVEL_DOCTYPES
-from simple_crm.permissions.rules import condition_for, parents_of
+from simple_crm.permissions.rules import condition_for, parents_of, sees_few
 from simple_crm.security.input import checked_arguments
 
 SEARCHABLE_FIELDTYPES = frozenset(
@@ -194,6 +194,12 @@ def _point_matches(doctype: str, point: tuple[str, str], condition: str) -> list
 
 
 def _word_matches(doctype: str, words: list[str], condition: str) -> list[str]:
+	if condition and sees_few(doctype, frappe.session.user):
+		return _word_matches_among_few(doctype, words, condition)
+	return _word_matches_in_index(doctype, words, condition)
+
+
+def _word_matches_in_index(doctype: str, words: list[str], condition: str) -> list[str]:
 	columns = ", ".join(f"`tab{doctype}`.`{c}`" for c in SEARCH_INDEX[doctype])
 	query = " ".join(f"+{w}*" for w in words)
 	where = f" and {condition}" if condition else ""
@@ -202,6 +208,26 @@ def _word_matches(doctype: str, words: list[str], condition: str) -> list[str]:
 		where match({columns}) against (%(query)s in boolean mode){where}
 		limit {CANDIDATES}""",
 		{"query": query},
+	)
+
+
+def _word_matches_among_few(doctype: str, words: list[str], condition: str) -> list[str]:
+	"""The same words for a user who sees few records (rules.sees_few): the condition's set form drives the
+	query from the user's own records and each one's columns are tested for a word starting with each word,
+	as the FULLTEXT index matches them. MATCH would first collect every record of the table holding the word
+	(tens of thousands for a common first name) and only then keep the user's."""
+	columns = [f"`tab{doctype}`.`{c}`" for c in SEARCH_INDEX[doctype]]
+	values = {}
+	tests = []
+	for n, word in enumerate(words):
+		# a word is letters, digits and underscores only (search_words): nothing of the pattern syntax
+		values[f"word{n}"] = f"(*UCP)(^|[^[:alnum:]]){word}"
+		tests.append("(" + " or ".join(f"{column} regexp %(word{n})s" for column in columns) + ")")
+	return frappe.db.sql_list(
+		f"""select `tab{doctype}`.`name` from `tab{doctype}`
+		where {condition} and {" and ".join(tests)}
+		limit {CANDIDATES}""",
+		values,
 	)
 
 

@@ -7,7 +7,7 @@ does) and removed at the end.
 
 import frappe
 
-from simple_crm.permissions import search
+from simple_crm.permissions import rules, search
 from simple_crm.tests import factories
 from simple_crm.tests.sales_org import SalesOrgRestTestCase, email
 
@@ -65,6 +65,36 @@ class TestLinkSearch(SalesOrgRestTestCase):
 		for txt in ("Квашн", "квашнина", "Ефрос Квашн", "Глубок", "омут глубокий"):
 			with self.subTest(txt=txt):
 				self.assertIn(self.mine, self.found("CRM Lead", txt))
+
+	def test_a_user_who_sees_few_records_gets_the_index_answer_from_their_own(self):
+		"""A sales manager sees few leads: the words are tested on their own records instead of the FULLTEXT
+		index's list of every lead with the word; both ways find the same."""
+		user = email("sales1")
+		frappe.set_user(user)
+		try:
+			self.assertTrue(rules.sees_few("CRM Lead", user))
+			condition = rules.condition_for("CRM Lead")
+			for txt in (
+				"Квашн",
+				"квашнина",
+				"Ефрос Квашн",
+				"Глубок",
+				"омут глубокий",
+				"ашнин",
+				"теплова",
+				"ООО",
+			):
+				with self.subTest(txt=txt):
+					words = search.search_words(txt)
+					among_few = search._word_matches_among_few("CRM Lead", words, condition)
+					self.assertEqual(
+						sorted(among_few), sorted(search._word_matches_in_index("CRM Lead", words, condition))
+					)
+			self.assertIn(self.mine, search._word_matches_among_few("CRM Lead", ["омут"], condition))
+			self.assertNotIn(self.theirs, search._word_matches_among_few("CRM Lead", ["квашнина"], condition))
+			self.assertFalse(rules.sees_few("CRM Lead", "Administrator"))
+		finally:
+			frappe.set_user("Administrator")
 
 	def test_a_phone_however_written_an_email_an_inn(self):
 		for txt in ("+79125550102", "8 (912) 555-01-02", "9125550102", "KVASHNINA@omut.example.com"):
