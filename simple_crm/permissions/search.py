@@ -38,7 +38,11 @@ STOPWORDS = frozenset(
 	"a about an are as at be by com de en for from how i in is it la of on or that the this to was what"
 	" when where who will with und www".split()
 )
-CANDIDATES = 200
+# records an index lookup hands to the list query (which keeps the user's latest page of them): five pages of
+# the link field's ten. Every candidate is a row the user may see, so fewer candidates mean fewer rows read for
+# a manager whose records hide among the many matches of a common first name (about half the time with 50
+# instead of 200 on the full dataset)
+CANDIDATES = 50
 
 
 def with_defaults(fn):
