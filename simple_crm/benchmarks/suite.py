@@ -30,7 +30,10 @@ What it measures (each as median and p95, with the floor: the same operation on 
 6. The accounting exchange (part `exchange`, simple_crm.benchmarks.exchange): a batch of 1,000 new orders in
    one request as the accounting system's user, and the same batch again, against 1,000 ToDos through
    `frappe.client.insert_many` (five requests of 200, its limit); median and p95 over a few batches.
-7. Scheduled jobs (part `jobs`, not in the default parts: it changes the site as the nightly jobs do):
+7. The Desk in a browser (part `desk`, not in the default parts: it needs Debian's Chromium and Playwright):
+   the main screens and saves as a sales manager, a head of sales and a director, from the navigation until
+   the screen is shown and idle, against the same screens on ToDo (simple_crm.benchmarks.desk).
+8. Scheduled jobs (part `jobs`, not in the default parts: it changes the site as the nightly jobs do):
    each job of the app's `scheduler_events`, run twice, with its time, query count and summary
    (simple_crm.benchmarks.jobs).
 
@@ -792,7 +795,7 @@ def table(results: dict) -> str:
 		HEADER,
 		"-" * len(HEADER),
 	]
-	for section in ("rest_insert", "in_process", "rest_reads", "reports", "import", "exchange"):
+	for section in ("rest_insert", "in_process", "rest_reads", "reports", "desk", "import", "exchange"):
 		rows = results.get(section) or []
 		for row in rows:
 			out.append(_line(row))
@@ -918,6 +921,15 @@ def run(
 			results["import"] = imports.time_import(import_rows)
 			for row in results["import"]:
 				_progress(row)
+		if "desk" in wanted:
+			from simple_crm.benchmarks import desk
+
+			results["desk"] = desk.time_desk(
+				{"manager": MANAGER, "head": HEAD, "director": DIRECTOR},
+				RECORD_PATTERN,
+				runs=report_runs,
+				progress=_progress,
+			)
 		if "jobs" in wanted:
 			results["jobs"] = jobs.time_jobs()
 	finally:
