@@ -27,6 +27,7 @@ from frappe.utils import get_datetime, now_datetime, time_diff_in_seconds
 from simple_crm import pipelines
 
 HISTORY = "CRM Deal Stage History"
+TABLE = f"tab{HISTORY}"
 SECONDS_PER_DAY = 86400
 
 
@@ -39,6 +40,26 @@ def record_move(deal, moved_on=None) -> None:
 		# the column alone: no version, no modified, no second round of the deal's hooks
 		deal.furthest_stage_order = order
 		frappe.db.set_value("CRM Deal", deal.name, "furthest_stage_order", order, update_modified=False)
+
+
+def follow_responsible(deal: str, responsible: str | None) -> None:
+	"""Every stay of the deal names its responsible manager today (`deal_responsible`), so that a manager's or
+	a team's stays are read from the history's own indexes: kept in step whenever the deal changes hands."""
+	frappe.db.sql(
+		"""update `tabCRM Deal Stage History` set `deal_responsible` = %(responsible)s
+		where `deal` = %(deal)s and not (`deal_responsible` <=> %(responsible)s)""",
+		{"deal": deal, "responsible": responsible},
+	)
+
+
+def fill_deal_responsible() -> None:
+	"""Stays written before `deal_responsible` existed get their deal's responsible manager (rerunnable)."""
+	frappe.db.sql(
+		"""update `tabCRM Deal Stage History` `history`
+		join `tabCRM Deal` `deal` on `deal`.`name` = `history`.`deal`
+		set `history`.`deal_responsible` = `deal`.`responsible`
+		where not (`history`.`deal_responsible` <=> `deal`.`responsible`)"""
+	)
 
 
 def close_open_stay(deal: str, left_on, next_stage: str | None) -> None:
@@ -75,6 +96,7 @@ def open_stay(deal, entered_on) -> int:
 			"amount": deal.amount,
 			"currency": deal.currency,
 			"responsible": deal.responsible,
+			"deal_responsible": deal.responsible,
 			"moved_by": frappe.session.user,
 			"deal_creation": deal.creation,
 		}
@@ -83,18 +105,67 @@ def open_stay(deal, entered_on) -> int:
 	return order
 
 
-def stays_source(deals_where: str | None = None) -> str:
-	"""The FROM clause of a report over stays (alias `history`). With `deals_where`, a condition on
-	`tabCRM Deal` (a user's row-level condition, a manager filter), the deals that meet it are read first and
-	each is joined to its stays by the (deal, entered_on) index: a team's deals instead of every stay of
-	the period, each joined to its deal."""
-	source = "`tabCRM Deal Stage History` `history`"
-	if not deals_where:
-		return source
-	return (
-		f"(select `tabCRM Deal`.`name` from `tabCRM Deal` where {deals_where}) `deals` "
-		f"straight_join {source} on `history`.`deal` = `deals`.`name`"
-	)
+# a deal's columns in the row-level condition of CRM Deal, and the stay's columns that hold the same values
+DEAL_COLUMNS_OF_STAYS = {
+	"`tabCRM Deal`.`responsible`": "`history`.`deal_responsible`",
+	"`tabCRM Deal`.`name`": "`history`.`deal`",
+}
+
+
+def stays_query(select: str, group_by: str, stays, users: list[str] | None, fields: tuple[str, ...]) -> list:
+	"""`select {select} ... group by {group_by}` over the stays that meet `stays` (SQLConditions on `history`)
+	and belong to the deals the user may see and whose responsible manager today is one of `users` (None: any);
+	`fields` are the stay's columns `select` and `group_by` read.
+
+	The stays are read from the history's own indexes, never deal by deal: each stay names its deal's
+	responsible manager today (`deal_responsible`, kept in step by the deal), so the parts of the deal's
+	row-level condition that test the responsible manager test the stay, and those that look the deal up in a
+	sub-query (co-managed, assigned) look up the stay's deal. A team's stays are one range of the index per
+	manager; the deals seen through a sub-query only (co-managed by the team, assigned to it) come in a
+	branch of their own, driven by the sub-query, each stay counted once."""
+	from simple_crm.permissions.rules import condition_for, condition_parts
+	from simple_crm.report_filters import SQLConditions
+
+	where = SQLConditions()
+	where.parts, where.values = list(stays.parts), dict(stays.values)
+	if users is not None:
+		where.add_in("`history`.`deal_responsible`", "stay_users", users)
+	parts = condition_parts("CRM Deal")
+	if parts is not None:
+		parts = [on_stays(part) for part in parts]
+	if parts is not None and any(part is None for part in parts):
+		# a condition this mapping does not know: the stays of the deals it keeps, looked up by deal
+		where.add(
+			f"`history`.`deal` in (select `tabCRM Deal`.`name` from `tabCRM Deal` where {condition_for('CRM Deal')})"
+		)
+		parts = None
+	table = f"`{TABLE}` `history`"
+	if parts is None:
+		source = f"{table} where {where.sql()}"
+	else:
+		columns = ", ".join(f"`history`.`{field}`" for field in ("name", *fields))
+		tests = [part for part in parts if "select" not in part.lower()]
+		lookups = [part for part in parts if "select" in part.lower()]
+		branches = []
+		if tests:
+			branches.append(f"select {columns} from {table} where {where.sql()} and ({' or '.join(tests)})")
+		not_tested = f" and coalesce(({' or '.join(tests)}), 0) = 0" if tests else ""
+		others = " union ".join(
+			f"select {columns} from {table} where {where.sql()}{not_tested} and {lookup}"
+			for lookup in lookups
+		)
+		if others:
+			branches.append(f"select * from ({others}) `seen_through_lookups`")
+		source = f"({' union all '.join(branches) or f'select {columns} from {table} where 1 = 0'}) `history`"
+	return frappe.db.sql(f"select {select} from {source} group by {group_by}", where.values, as_dict=True)
+
+
+def on_stays(part: str) -> str | None:
+	"""A part of the deal's row-level condition written on the stay's columns (None when it reads a column of
+	the deal a stay does not keep)."""
+	for deal_column, stay_column in DEAL_COLUMNS_OF_STAYS.items():
+		part = part.replace(deal_column, stay_column)
+	return None if "`tabCRM Deal`." in part else part
 
 
 def stage_order(pipeline: str, stage: str) -> int:
@@ -210,6 +281,7 @@ def write_rebuilt_history(deal: dict, moves: list[tuple], pipeline_stages: list)
 				"amount": deal.amount,
 				"currency": deal.currency,
 				"responsible": deal.responsible,
+				"deal_responsible": deal.responsible,
 				"moved_by": user,
 				"deal_creation": deal.creation,
 			}

@@ -968,6 +968,7 @@ class Dataset:
 					"amount": total,
 					"currency": self.currency,
 					"responsible": responsible,
+					"deal_responsible": responsible,
 					"moved_by": responsible,
 					"deal_creation": created,
 				},

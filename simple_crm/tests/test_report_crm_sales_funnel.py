@@ -17,6 +17,7 @@ The September cohort is D1-D6. Team A is head_a with sales1 and sales2, team B h
 """
 
 import frappe
+from frappe.desk.form.assign_to import add as assign
 
 from simple_crm.report_filters import ReportFilterError
 from simple_crm.tests.factories import make_client, make_deal, make_pipeline, make_user, unique
@@ -148,6 +149,40 @@ class TestSalesFunnelReport(FunnelData, SalesOrgTestCase):
 			result = run_report(FUNNEL, user, pipeline=self.pipeline, **SEPTEMBER, **filters)
 			self.assertEqual([row["deals"] for row in result.result], [0, 0, 0, 0, 0], (user, filters))
 			self.assertIsNone(result.chart)
+
+	def test_deals_seen_through_a_co_manager_and_an_assignment_count_once_and_follow_their_manager(self):
+		self.make_dataset()
+		# D5 (sales3, team B) co-managed by sales1 and assigned to sales2: head_a sees it both ways, counts it once
+		deal = frappe.get_doc("CRM Deal", self.d["D5"])
+		deal.append("co_managers", {"user": self.sales1})
+		deal.save()
+		assign({"doctype": "CRM Deal", "name": self.d["D5"], "assign_to": [self.sales2]})
+		director = table(
+			run_report(FUNNEL, email("director"), pipeline=self.pipeline, **SEPTEMBER), FUNNEL_NUMBERS
+		)
+		head_a = run_report(FUNNEL, email("head_a"), pipeline=self.pipeline, **SEPTEMBER)
+		self.assertEqual(table(head_a, FUNNEL_NUMBERS), director)
+		# the head of team B, whose manager is responsible for D5, counts it as before
+		head_b = table(
+			run_report(FUNNEL, email("head_b"), pipeline=self.pipeline, **SEPTEMBER), FUNNEL_NUMBERS
+		)
+		self.assertEqual([row[1] for row in head_b], [1, 1, 1, 1, 0])
+		# D3 handed to sales3: head_b counts it (its stay in Qualification has not ended: no median), head_a no more
+		deal = frappe.get_doc("CRM Deal", self.d["D3"])
+		deal.responsible = self.sales3
+		deal.save()
+		head_b = table(
+			run_report(FUNNEL, email("head_b"), pipeline=self.pipeline, **SEPTEMBER), FUNNEL_NUMBERS
+		)
+		self.assertEqual([row[1] for row in head_b], [2, 1, 1, 1, 0])
+		head_a = table(
+			run_report(FUNNEL, email("head_a"), pipeline=self.pipeline, **SEPTEMBER), FUNNEL_NUMBERS
+		)
+		self.assertEqual([row[1] for row in head_a], [5, 4, 3, 2, 2])
+		# the amounts per stage as well: D3 stands in Qualification beside D8 and entered it in September beside D5
+		amounts_b = run_report(AMOUNTS, email("head_b"), pipeline=self.pipeline, **SEPTEMBER)
+		qualification = next(row for row in amounts_b.result if row["stage"] == "Qualification")
+		self.assertEqual((qualification["open_deals"], qualification["entered"]), (2, 2))
 
 	def test_filters_narrow(self):
 		self.make_dataset()

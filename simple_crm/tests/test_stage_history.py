@@ -5,7 +5,12 @@ import datetime
 
 import frappe
 
-from simple_crm.stage_history import HISTORY, fill_funnel_columns, rebuild_from_versions
+from simple_crm.stage_history import (
+	HISTORY,
+	fill_deal_responsible,
+	fill_funnel_columns,
+	rebuild_from_versions,
+)
 from simple_crm.tests import factories
 from simple_crm.tests.sales_org import email
 from simple_crm.tests.utils import CRMRestTestCase, CRMTestCase
@@ -87,6 +92,27 @@ class TestStageHistory(CRMTestCase):
 		self.assertIsNone(history[-1].left_on)
 		# the amount of the deal when it entered each stage
 		self.assertEqual([s.amount for s in history], [1000, 1500, 1500])
+
+	def test_every_stay_names_the_deals_responsible_manager_today(self):
+		deal = self.make_deal()
+		move(deal.name, "Proposal")
+		deal = frappe.get_doc("CRM Deal", deal.name)
+		deal.responsible = email("sales1")
+		deal.save()
+		rows = frappe.get_all(
+			HISTORY, filters={"deal": deal.name}, fields=["responsible", "deal_responsible"]
+		)
+		self.assertEqual(len(rows), 2)
+		# the manager at each move stays as it was; the deal's manager today is on every stay
+		self.assertEqual({r.responsible for r in rows}, {"Administrator"})
+		self.assertEqual({r.deal_responsible for r in rows}, {email("sales1")})
+		# stays written before the column existed get it from their deal
+		frappe.db.set_value(HISTORY, {"deal": deal.name}, "deal_responsible", None, update_modified=False)
+		fill_deal_responsible()
+		self.assertEqual(
+			set(frappe.get_all(HISTORY, filters={"deal": deal.name}, pluck="deal_responsible")),
+			{email("sales1")},
+		)
 
 	def test_the_deal_keeps_its_furthest_open_stage(self):
 		deal = self.make_deal()

@@ -350,7 +350,10 @@ class CRMDeal(Document):
 		previous = self.previous
 		if previous is None:
 			stage_history.record_move(self, self.creation)
-		elif self.stage_changed or previous.pipeline != self.pipeline:
+			return
+		if previous.responsible != self.responsible:
+			stage_history.follow_responsible(self.name, self.responsible)
+		if self.stage_changed or previous.pipeline != self.pipeline:
 			stage_history.record_move(self)
 			record_activity(self.name)
 

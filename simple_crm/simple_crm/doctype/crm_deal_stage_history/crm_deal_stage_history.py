@@ -21,6 +21,7 @@ class CRMDealStageHistory(Document):
 		days_in_stage: DF.Float
 		deal: DF.Link
 		deal_creation: DF.Datetime | None
+		deal_responsible: DF.Link | None
 		entered_on: DF.Datetime | None
 		left_on: DF.Datetime | None
 		moved_by: DF.Link | None
@@ -50,6 +51,18 @@ def on_doctype_update():
 		"CRM Deal Stage History",
 		["deal", "stage", "left_on", "days_in_stage", "pipeline", "deal_creation"],
 		"deal_stay_index",
+	)
+	# a manager's or a team's stays (by the deal's responsible manager today), for the funnel (a period's new
+	# deals) and the amount-per-stage report (the stays that began in a period), from an index alone
+	frappe.db.add_index(
+		"CRM Deal Stage History",
+		["pipeline", "deal_responsible", "deal_creation", "stage", "days_in_stage", "left_on"],
+		"funnel_responsible_index",
+	)
+	frappe.db.add_index(
+		"CRM Deal Stage History",
+		["pipeline", "deal_responsible", "entered_on", "stage", "amount"],
+		"entered_responsible_index",
 	)
 	# the amount-per-stage report reads the stays that began in a period per pipeline and stage
 	frappe.db.add_index(

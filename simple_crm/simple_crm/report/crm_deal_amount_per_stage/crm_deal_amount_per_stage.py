@@ -32,7 +32,7 @@ from simple_crm.report_filters import (
 	visible,
 )
 from simple_crm.simple_crm.report.crm_sales_funnel.crm_sales_funnel import get_pipeline
-from simple_crm.stage_history import stays_source
+from simple_crm.stage_history import stays_query
 
 
 def execute(filters: dict | None = None):
@@ -85,10 +85,8 @@ def open_deals_now(pipeline: str, users: list[str] | None) -> list[dict]:
 
 
 def stays_entered(period: Period, pipeline: str, users: list[str] | None) -> list[dict]:
-	"""Stays that began in the period per stage, with the amounts at entry. Read from the history's
-	(pipeline, entered_on, stage, amount, deal) index alone for a user who sees every deal; for anyone else
-	(or with a manager or team filter) from the deals that remain, each joined to its stays, never every stay
-	of the period to its deal."""
+	"""Stays that began in the period per stage, with the amounts at entry, of the deals the user may see and
+	the manager filter keeps: from the history's indexes alone (simple_crm.stage_history.stays_query)."""
 	where = SQLConditions()
 	where.add("`history`.`pipeline` = %(pipeline)s", pipeline=pipeline)
 	where.add(
@@ -96,18 +94,12 @@ def stays_entered(period: Period, pipeline: str, users: list[str] | None) -> lis
 		start=period.first_moment,
 		after_end=period.after_end,
 	)
-	deals = conditions(users)
-	if deals.parts:
-		deals.add("`tabCRM Deal`.`pipeline` = %(pipeline)s", pipeline=pipeline)
-		where.values.update(deals.values)
-	source = stays_source(deals.sql() if deals.parts else None)
-	return frappe.db.sql(
-		f"""select `history`.`stage`, count(*) as deals, sum(`history`.`amount`) as amount
-		from {source}
-		where {where.sql()}
-		group by `history`.`stage`""",
-		where.values,
-		as_dict=True,
+	return stays_query(
+		"`history`.`stage`, count(*) as deals, sum(`history`.`amount`) as amount",
+		"`history`.`stage`",
+		where,
+		users,
+		("stage", "amount"),
 	)
 
 

@@ -25,8 +25,9 @@ stages were reordered counts by today's order.
 Everything is counted in SQL from two indexes: the deals per furthest open stage reached (which each deal
 keeps, `furthest_stage_order`: the stage's position in the pipeline when the deal entered it) and outcome,
 and the finished stays in the pipeline's stages of the period's new deals (each stay keeps its deal's
-creation) per stage and tenth of a day. For a user who does not see every deal, or with a manager or team
-filter, the stays are read from the deals that remain, each joined to its stays. No deal is loaded one by one.
+creation) per stage and tenth of a day. A user who does not see every deal, or a manager or team filter,
+narrows the stays through their own record of the deal's responsible manager today
+(simple_crm.stage_history.stays_query). No deal is loaded one by one.
 """
 
 import frappe
@@ -47,7 +48,7 @@ from simple_crm.report_filters import (
 	share,
 	visible,
 )
-from simple_crm.stage_history import stays_source
+from simple_crm.stage_history import stays_query
 from simple_crm.utils.percentiles import percentiles
 
 MEDIAN = 0.5
@@ -154,9 +155,7 @@ class Cohort:
 			after_end=period.after_end,
 		)
 		self.where.add_in("`tabCRM Deal`.`responsible`", "users", users)
-		condition = visible("CRM Deal")
-		self.where.add(condition)
-		self.scoped = bool(condition) or users is not None
+		self.where.add(visible("CRM Deal"))
 
 	def cohort_counts(self) -> list[dict]:
 		"""Deals and their amount per furthest open stage reached (position), outcome (stage type) and the
@@ -184,17 +183,12 @@ class Cohort:
 		)
 		stays.add("`history`.`stage` in %(open_stages)s", open_stages=tuple(open_stages))
 		stays.add("`history`.`left_on` is not null")
-		# the deals the user sees first, then their stays (stage_history.stays_source)
-		source = stays_source(self.where.sql() if self.scoped else None)
-		if self.scoped:
-			stays.values.update(self.where.values)
-		rows = frappe.db.sql(
-			f"""select `history`.`stage`, round(`history`.`days_in_stage`, 1) as days, count(*) as stays
-			from {source}
-			where {stays.sql()}
-			group by `history`.`stage`, days""",
-			stays.values,
-			as_dict=True,
+		rows = stays_query(
+			"`history`.`stage`, round(`history`.`days_in_stage`, 1) as days, count(*) as stays",
+			"`history`.`stage`, days",
+			stays,
+			self.users,
+			("stage", "days_in_stage"),
 		)
 		days: dict[str, list] = {}
 		for row in rows:
