@@ -79,6 +79,17 @@ def requirable_fields() -> list:
 	]
 
 
+def rule_choices() -> dict[str, list[str]]:
+	"""What the Pipeline form's pickers offer: the CRM's roles and the deal fields a stage can require, by their
+	Frappe names (the form shows them in the user's language; anything else can still be typed)."""
+	from simple_crm.permissions.roles import CRM_ROLES
+
+	return {
+		"allowed_roles": sorted(CRM_ROLES),
+		"required_fields": [df.fieldname for df in requirable_fields()],
+	}
+
+
 def parse_fields(text: str | None, stage: str = "") -> list[str]:
 	"""CRM Deal field names for the fields typed in `text` (names or labels); any other word is refused."""
 	items = split(text)

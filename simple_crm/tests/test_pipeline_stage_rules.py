@@ -108,6 +108,26 @@ class TestStageRules(SalesOrgTestCase):
 		workflow = frappe.get_doc("Workflow", workflows.DEAL_WORKFLOW)
 		self.assertEqual(len([t for t in workflow.transitions if t.condition == sales]), 42)
 
+	def test_the_form_offers_the_crm_roles_and_the_requirable_deal_fields(self):
+		"""The Pipeline form's pickers (crm_pipeline.js) read their choices from the form's onload: what the
+		server accepts in a rule, by Frappe's names."""
+		doc = factories.make_pipeline(stages=STAGES)
+		doc.run_method("onload")
+		choices = doc.get_onload().stage_rule_choices
+		self.assertEqual(
+			set(choices["allowed_roles"]),
+			{"CRM Sales Manager", "CRM Head of Sales", "CRM Director", "CRM Administrator"},
+		)
+		self.assertIn("amount", choices["required_fields"])
+		self.assertNotIn("stage", choices["required_fields"])
+		# every choice is accepted back as a rule
+		self.assertEqual(
+			stage_rules.parse_roles("\n".join(choices["allowed_roles"])), choices["allowed_roles"]
+		)
+		self.assertEqual(
+			stage_rules.parse_fields(", ".join(choices["required_fields"])), choices["required_fields"]
+		)
+
 	def test_bad_input_is_refused_and_changes_nothing(self):
 		pipeline = factories.make_pipeline(stages=STAGES)
 		before = (pipelines.get_stages(pipeline.name, with_rules=True), workflow_signature())

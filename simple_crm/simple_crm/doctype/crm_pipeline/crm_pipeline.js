@@ -56,52 +56,38 @@ frappe.ui.form.on("CRM Pipeline", {
 });
 
 // A stage's rules are picked from lists, in the user's language, instead of typed: the CRM's roles and the deal's
-// fields that can be required (as simple_crm.stage_rules.requirable_fields). A role or field already in the
-// rule stays in the list; anything else can still be typed, the server checks both ways alike.
-const STAGE_ROLES = ["CRM Sales Manager", "CRM Head of Sales", "CRM Director", "CRM Administrator"];
-const NOT_REQUIRABLE = ["pipeline", "stage", "stage_type", "naming_series"];
-
-function requirable_deal_fields() {
-	return frappe
-		.get_meta("CRM Deal")
-		.fields.filter(
-			(df) =>
-				(!frappe.model.no_value_type.includes(df.fieldtype) ||
-					frappe.model.table_fields.includes(df.fieldtype)) &&
-				!NOT_REQUIRABLE.includes(df.fieldname) &&
-				!df.hidden
-		)
-		.map((df) => df.fieldname);
-}
-
+// fields that can be required, as the server lists them (simple_crm.stage_rules.rule_choices, sent with the
+// form). A role or field already in the rule stays in the list; anything else can still be typed, the server
+// checks both ways alike.
 const stage_rule_pickers = {
-	allowed_roles: { label: __("Choose Roles"), names: () => STAGE_ROLES },
-	required_fields: { label: __("Choose Fields"), names: requirable_deal_fields },
+	allowed_roles: __("Choose Roles"),
+	required_fields: __("Choose Fields"),
 };
 
 function add_stage_rule_pickers(frm, cdn) {
 	const grid_row = frm.fields_dict.stages.grid.grid_rows_by_docname[cdn];
 	const fields = grid_row && grid_row.grid_form && grid_row.grid_form.fields_dict;
 	if (!fields) return;
-	for (const [fieldname, picker] of Object.entries(stage_rule_pickers)) {
+	for (const [fieldname, label] of Object.entries(stage_rule_pickers)) {
 		const field = fields[fieldname];
 		if (!field || field.$wrapper.find(".stage-rule-picker").length) continue;
 		$(`<button type="button" class="btn btn-xs btn-default stage-rule-picker">
-				${frappe.utils.escape_html(picker.label)}</button>`)
+				${frappe.utils.escape_html(label)}</button>`)
 			.appendTo(field.$wrapper)
-			.on("click", () => pick_stage_rule(frm, cdn, fieldname, picker));
+			.on("click", () => pick_stage_rule(frm, cdn, fieldname, label));
 	}
 }
 
-function pick_stage_rule(frm, cdn, fieldname, picker) {
+function pick_stage_rule(frm, cdn, fieldname, label) {
 	const row = locals["CRM Pipeline Stage"][cdn];
 	const chosen = (row[fieldname] || "")
 		.split(/[\n,;]/)
 		.map((item) => item.trim())
 		.filter(Boolean);
-	const names = [...new Set([...picker.names(), ...chosen])];
+	const offered = ((frm.doc.__onload || {}).stage_rule_choices || {})[fieldname] || [];
+	const names = [...new Set([...offered, ...chosen])];
 	const dialog = new frappe.ui.Dialog({
-		title: picker.label,
+		title: label,
 		fields: [
 			{
 				fieldtype: "MultiCheck",

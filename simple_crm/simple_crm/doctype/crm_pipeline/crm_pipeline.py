@@ -55,6 +55,10 @@ class CRMPipeline(Document):
 		self.validate_removed_stages()
 		self.validate_retyped_stages()
 
+	def onload(self):
+		# what the stage rule pickers offer (crm_pipeline.js): the CRM's roles and the deal fields a stage can require
+		self.set_onload("stage_rule_choices", stage_rules.rule_choices())
+
 	def on_update(self):
 		self.make_other_pipelines_not_default()
 		pipelines.sync_deal_stage_options()
