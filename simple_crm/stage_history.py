@@ -106,9 +106,10 @@ def open_stay(deal, entered_on) -> int:
 
 
 # a deal's columns in the row-level condition of CRM Deal, and the stay's columns that hold the same values
+DEAL_NAME = "`tabCRM Deal`.`name`"
 DEAL_COLUMNS_OF_STAYS = {
 	"`tabCRM Deal`.`responsible`": "`history`.`deal_responsible`",
-	"`tabCRM Deal`.`name`": "`history`.`deal`",
+	DEAL_NAME: "`history`.`deal`",
 }
 
 
@@ -144,8 +145,9 @@ def stays_query(select: str, group_by: str, stays, users: list[str] | None, fiel
 		source = f"{table} where {where.sql()}"
 	else:
 		columns = ", ".join(f"`history`.`{field}`" for field in ("name", *fields))
-		tests = [part for part in parts if "select" not in part.lower()]
-		lookups = [part for part in parts if "select" in part.lower()]
+		# a part that looks the deal up (`history`.`deal` in (select ...)), or one that tests the stay's columns
+		lookups = [part for part in parts if part.startswith(f"{DEAL_COLUMNS_OF_STAYS[DEAL_NAME]} in (")]
+		tests = [part for part in parts if part not in lookups]
 		branches = []
 		if tests:
 			branches.append(f"select {columns} from {table} where {where.sql()} and ({' or '.join(tests)})")

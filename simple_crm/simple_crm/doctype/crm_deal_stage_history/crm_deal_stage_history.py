@@ -45,13 +45,6 @@ def on_doctype_update():
 		["pipeline", "deal_creation", "stage", "days_in_stage", "left_on", "deal"],
 		"funnel_stay_index",
 	)
-	# the funnel of a user who sees part of the deals reads the stays of their deals, deal by deal, from the
-	# index alone
-	frappe.db.add_index(
-		"CRM Deal Stage History",
-		["deal", "stage", "left_on", "days_in_stage", "pipeline", "deal_creation"],
-		"deal_stay_index",
-	)
 	# a manager's or a team's stays (by the deal's responsible manager today), for the funnel (a period's new
 	# deals) and the amount-per-stage report (the stays that began in a period), from an index alone
 	frappe.db.add_index(
