@@ -32,6 +32,9 @@ from frappe.utils.password import update_password
 
 from simple_crm.benchmarks import reports
 
+# the Desk is idle as the browser tests wait for it: no request running, nothing frozen
+from simple_crm.tests.desk_browser import DESK_IDLE, chromium, playwright
+
 PASSWORD = "Bench-desk-2026!"
 TIMEOUT_MS = 120_000
 WORKSPACE = "/app/simple-crm"
@@ -39,17 +42,12 @@ LIST_READY = ".frappe-list .list-row-container:visible, .frappe-list .no-result:
 FORM_READY = ".form-layout .frappe-control:visible"
 KANBAN_READY = ".kanban-column[data-column-value]:visible, .kanban-empty-state:visible"
 REPORT_READY = ".report-wrapper .dt-scrollable:visible, .report-wrapper .no-result:visible"
-# the Desk is idle: no request running, nothing frozen (as simple_crm.tests.desk_browser waits for it)
-DESK_IDLE = """() => !!(window.frappe && frappe.boot && frappe.request && frappe.dom
-	&& frappe.request.ajax_count === 0 && !frappe.dom.freeze_count
-	&& !document.querySelector('#freeze.in'))"""
 SAVED = "() => !!(window.cur_frm && !cur_frm.is_dirty() && !cur_frm.doc.__islocal && !cur_frm.doc.__unsaved)"
 
 
 def time_desk(fallback: dict[str, str], record_pattern: str, runs: int = 3, progress=None) -> list[dict]:
 	"""label -> user from `fallback` when the site has no generated data; `record_pattern` (an e-mail like
 	pattern with one %) names what the runs insert."""
-	from simple_crm.tests.desk_browser import chromium, playwright
 	from simple_crm.tests.web_server import serve
 
 	who = reports.users(fallback)
