@@ -19,9 +19,10 @@ record (the Data Import field "Duplicate Rows", `crm_duplicate_action`):
   the summary and the record's timeline say which record it duplicates;
 - empty: the CRM's duplicate policy (Simple CRM Settings) applies, as for any other save.
 
-Every imported row leaves a `CRM Import Row` (created, updated, merged or created with a warning, with the
-record); rows that were not imported are in Frappe's own Data Import Log with their messages. The
-summary (`summary`, and a CSV a person downloads from the Data Import form) puts both together, row by row.
+Every row imported otherwise than plainly created leaves a `CRM Import Row` (updated, merged or created with a
+warning, with the record and the note); a created row is told by Frappe's own Data Import Log alone, as are the
+rows that were not imported, with their messages. The summary (`summary`, and a CSV a person downloads from the
+Data Import form) puts both together, row by row.
 
 Frappe's importer has no hook for this: its `Importer.insert_record` is wrapped once per process (from the
 app's `before_request` and `before_job` hooks and when a Data Import is saved), calling Frappe's own method
@@ -154,8 +155,7 @@ def install() -> None:
 			note = _("Imported although it duplicates: {0}").format(describe_matches(warning))
 			record.add_comment("Comment", note)
 			log_row(self.data_import.name, WARNED, record, note)
-		else:
-			log_row(self.data_import.name, CREATED, record)
+		# a row plainly created needs no row of its own: Frappe's log of the row says it (see summary)
 		return record
 
 	def update_record(self, doc):
@@ -302,6 +302,15 @@ def summary(data_import: str) -> dict:
 	pending: dict[str, list] = {}
 	for result in results:
 		pending.setdefault(result.reference_name, []).append(result)
+	# A record is created once: when a record has more successful rows than outcomes, its first row is the one
+	# that created it plainly (a later row of the file may have been merged into it), the others have theirs.
+	successes: dict[str, int] = {}
+	for log in logs:
+		if log.success:
+			successes[log.docname] = successes.get(log.docname, 0) + 1
+	for docname, count in successes.items():
+		if count > len(pending.get(docname) or []):
+			pending.setdefault(docname, []).insert(0, None)
 	doctype = frappe.db.get_value("Data Import", data_import, "reference_doctype")
 	lines = []
 	for log in logs:
