@@ -14,12 +14,20 @@ Frappe's rename of a pipeline follows it):
 
 Frappe's other boards of deals (made by users in the Desk) keep every stage of every pipeline
 (simple_crm.pipelines.sync_kanban_columns).
+
+Frappe's kanban loads every card of a board at once. A manager's pipeline holds thousands of deals, most of them
+closed: the Desk would draw them all, for seconds. A board of deals asks `board_cards` instead, which gives each
+column its first cards (Simple CRM Settings > Cards per Kanban Column) in the board's order, and each column's number of deals and their
+amounts per currency, counted through the same row-level rules; the board shows those totals and, under a column
+with more deals than cards, a link to the rest in the list (public js: crm_deal_list.js).
 """
 
 import json
 
 import frappe
 from frappe import _
+from frappe.desk.reportview import compress, execute, get_form_params
+from frappe.utils import cint
 
 DEAL = "CRM Deal"
 STAGE_FIELD = "stage"
@@ -178,3 +186,76 @@ def keep_pipeline_filter(board, method=None) -> None:
 	board.filters = json.dumps([pipeline_filter(pipeline), *kept])
 	board.reference_doctype = DEAL
 	board.field_name = STAGE_FIELD
+
+
+@frappe.whitelist()
+@frappe.read_only()
+def board_cards() -> dict:
+	"""The cards of a deals kanban, as `frappe.desk.reportview.get` gives them (same arguments, same answer), at
+	most `cards_per_column()` per stage, with `crm_columns`: per stage, the number of deals the filters and the
+	user's rules give and their amounts per currency."""
+	args = get_form_params()
+	if args.doctype != DEAL:
+		frappe.throw(_("The kanban cards are given for deals only"), frappe.ValidationError)
+	args.pop("view", None)
+	columns = column_totals(args)
+	per_column = cards_per_column()
+	cards = []
+	for stage in columns:
+		cards.extend(
+			execute(
+				**{
+					**args,
+					"filters": _with_stage(args.filters, stage),
+					"start": 0,
+					"page_length": per_column,
+				}
+			)
+		)
+	answer = compress(cards, args=args) or {"keys": [], "values": [], "user_info": {}}
+	answer["crm_columns"] = columns
+	return answer
+
+
+def cards_per_column() -> int:
+	from simple_crm.simple_crm.doctype.simple_crm_settings.simple_crm_settings import DEFAULT_KANBAN_CARDS
+
+	return cint(frappe.db.get_single_value("Simple CRM Settings", "kanban_cards_per_column")) or (
+		DEFAULT_KANBAN_CARDS
+	)
+
+
+def column_totals(args) -> dict[str, dict]:
+	"""{stage: {"count": deals, "amounts": {currency: total}}} for the deals the board's filters and the user's
+	rules give."""
+	table = f"`tab{DEAL}`"
+	rows = execute(
+		DEAL,
+		fields=[
+			f"{table}.`{STAGE_FIELD}` as stage",
+			f"{table}.`currency` as currency",
+			"count(*) as deals",
+			f"sum({table}.`amount`) as amount",
+		],
+		filters=args.filters,
+		or_filters=args.or_filters,
+		group_by=f"{table}.`{STAGE_FIELD}`, {table}.`currency`",
+		order_by=None,
+		limit_page_length=0,
+	)
+	columns = {}
+	for row in rows:
+		if not row.stage:
+			continue
+		column = columns.setdefault(row.stage, {"count": 0, "amounts": {}})
+		column["count"] += row.deals
+		if row.amount:
+			currency = row.currency or ""
+			column["amounts"][currency] = column["amounts"].get(currency, 0) + row.amount
+	return columns
+
+
+def _with_stage(filters, stage: str):
+	if isinstance(filters, dict):
+		return {**filters, STAGE_FIELD: stage}
+	return [*(filters or []), [DEAL, STAGE_FIELD, "=", stage]]

@@ -4,7 +4,8 @@ simple_crm.tests.desk_browser).
 - A pipeline's board, opened with a filter in its address, shows that pipeline's stages only and her deals in
   it only; each card its amount, client, her name and the next open task; each column the number of deals and
   their total as the test works them out from the data; every word in Russian. A card moved to the next stage
-  moves the totals with it and the deal with it.
+  moves the totals with it and the deal with it. A column with more deals than the settings' cards per column
+  shows that many, counts them all and links to the rest as a list.
 - Leads show phone, source and the responsible manager by name; deals amount, client, stage and manager; tasks
   the record, due date, status and assignee, open tasks first, the nearest due first.
 """
@@ -223,6 +224,69 @@ class TestDealKanbanAndLists(DeskBrowserTestCase):
 		self.assertEqual(frappe.db.get_value("CRM Deal", self.second.name, "stage"), "Proposal")
 		self.assert_board_matches_data(page)
 		self.shot(page, "card moved totals follow")
+
+	def test_a_column_with_more_deals_than_cards(self):
+		"""A column shows the settings' number of cards; its total still counts every deal of the stage, and a
+		link opens them all as a list, with the board's filters."""
+		self.make_pipeline_with_deals()
+		self.set_cards_per_column(1)
+		board = frappe.db.get_value("Kanban Board", {"crm_pipeline": self.pipeline.name})
+		page = self.login(self.manager)
+		column = '.kanban-column[data-column-value="Qualification"]'
+		self.open(
+			page,
+			f"/app/crm-deal/view/kanban/{quote(board)}",
+			ready=f"{column} .crm-column-more",
+			label="pipeline kanban, one card per column",
+		)
+		self.assertEqual(page.locator(f"{column} .kanban-card-wrapper").count(), 1)
+		# opened without a filter in its address, the board still asks for every field its cards show
+		self.assertEqual(
+			page.locator(f"{column} .crm-card-client").first.inner_text().strip(), self.client_title
+		)
+		self.assert_column_total(page, "Qualification", 2, 120000 + 30000.5)
+		self.assert_column_total(page, "Proposal", 1, 500000)
+		more = page.locator(f"{column} .crm-column-more")
+		self.assertEqual(more.inner_text().strip(), "Ещё сделок: 1 — открыть списком")
+		self.assertEqual(
+			page.locator('.kanban-column[data-column-value="Proposal"] .crm-column-more').count(), 0
+		)
+		self.shot(page, "kanban column with more deals than cards")
+
+		more.click()
+		page.wait_for_url(lambda url: "/app/crm-deal" in url and "kanban" not in url)
+		page.locator(".list-row-container").first.wait_for()
+		self.wait_idle(page)
+		shown = {
+			unquote(n)
+			for n in page.locator(".list-row-checkbox").evaluate_all(
+				"boxes => boxes.map(b => b.getAttribute('data-name'))"
+			)
+		}
+		self.assertEqual(shown, {self.first.name, self.second.name}, "the stage's deals of this pipeline")
+		self.shot(page, "the column's deals as a list")
+
+	def set_cards_per_column(self, number: int) -> None:
+		settings = frappe.get_single("Simple CRM Settings")
+		before = settings.kanban_cards_per_column
+		settings.kanban_cards_per_column = number
+		settings.save()
+		frappe.db.commit()
+
+		def restore():
+			frappe.db.rollback()
+			doc = frappe.get_single("Simple CRM Settings")
+			doc.kanban_cards_per_column = before
+			doc.save()
+			frappe.db.commit()
+
+		self.addCleanup(restore)
+
+	def assert_column_total(self, page, stage: str, count: int, amount: float) -> None:
+		text = page.locator(f'.kanban-column[data-column-value="{stage}"] .crm-column-total').inner_text()
+		count_text, _sep, amount_text = text.partition("·")
+		self.assertEqual(int(count_text.strip()), count, f"{stage}: {text}")
+		self.assertEqual(digits(amount_text), amount_digits(amount), f"{stage}: {text}")
 
 	def drag(self, page, source: str, target: str) -> None:
 		"""A mouse drag (the board's Sortable follows pointer moves, not HTML5 drag events)."""

@@ -20,13 +20,43 @@ frappe.listview_settings["CRM Deal"] = {
 	},
 };
 
+// A deals board loads its cards through simple_crm.kanban.board_cards: the first cards of each column (Frappe's
+// kanban would load every deal of the board) and each column's number of deals and amounts, kept as
+// `__crm_columns` for the column totals below; and with every field the cards show.
+if (frappe.views.KanbanView && !frappe.views.KanbanView.prototype.__crm_deal_cards) {
+	const kanban = frappe.views.KanbanView.prototype;
+	const get_call_args = kanban.get_call_args;
+	kanban.get_call_args = function () {
+		const call = get_call_args.call(this);
+		if (this.doctype === "CRM Deal") call.method = "simple_crm.kanban.board_cards";
+		return call;
+	};
+	const prepare_data = kanban.prepare_data;
+	kanban.prepare_data = function (r) {
+		if (this.doctype === "CRM Deal") this.__crm_columns = (r.message && r.message.crm_columns) || {};
+		return prepare_data.call(this, r);
+	};
+	// Frappe's kanban does not wait for the list's fields: a link shown by its title (the deal's client by its
+	// name) is added once the linked doctype's meta is loaded, after the first cards were asked for without it
+	const set_fields = kanban.set_fields;
+	kanban.set_fields = function () {
+		if (this.doctype !== "CRM Deal") return set_fields.call(this);
+		return frappe.views.ListView.prototype.set_fields
+			.call(this)
+			.then(() => this._add_field(this.card_meta.title_field));
+	};
+	kanban.__crm_deal_cards = true;
+}
+
 // The deals kanban as a sales person reads it: each card with its amount, client, responsible manager and next
-// open task; each column with its number of deals and their total amount. Frappe's board redraws its cards
-// after every move, so the board is watched and what is missing is added again.
+// open task; each column with its number of deals and their total amount, and a link to the deals it has no
+// card for. Frappe's board redraws its cards after every move, so the board is watched and what is missing is
+// added again.
 simple_crm.deal_kanban.decorate = function (listview) {
 	const state = (listview.__crm_kanban = listview.__crm_kanban || { tasks: {} });
 	state.deals = {};
 	(listview.data || []).forEach((row) => (state.deals[row.name] = row));
+	state.hidden = simple_crm.deal_kanban.hidden_deals(listview.__crm_columns || {}, listview.data || []);
 	simple_crm.deal_kanban.load_next_tasks(state).then((tasks) => {
 		// the data of this refresh: cards drawn with the earlier data are drawn again
 		state.tasks = tasks;
@@ -84,7 +114,55 @@ simple_crm.deal_kanban.render = function (listview, state) {
 	});
 	$board.find(".kanban-column[data-column-value]").each(function () {
 		simple_crm.deal_kanban.column_total($(this), state);
+		simple_crm.deal_kanban.more_link(listview, $(this), state);
 	});
+};
+
+// Per stage, the deals counted on the server that came without a card: {stage: {count, amounts: {currency}}}.
+simple_crm.deal_kanban.hidden_deals = function (columns, cards) {
+	const hidden = {};
+	Object.keys(columns).forEach((stage) => {
+		hidden[stage] = { count: columns[stage].count, amounts: { ...columns[stage].amounts } };
+	});
+	cards.forEach((deal) => {
+		const column = hidden[deal.stage];
+		if (!column) return;
+		column.count -= 1;
+		if (deal.amount) {
+			const currency = deal.currency || "";
+			column.amounts[currency] = (column.amounts[currency] || 0) - flt(deal.amount);
+		}
+	});
+	return hidden;
+};
+
+// "N more deals: open as a list" under the total of a column that has more deals than cards: the list of the
+// stage's deals, with the board's filters.
+simple_crm.deal_kanban.more_link = function (listview, $column, state) {
+	const stage = $column.attr("data-column-value");
+	const hidden = (state.hidden || {})[stage];
+	const count = hidden ? hidden.count : 0;
+	let $more = $column.find(".crm-column-more");
+	if (count <= 0) {
+		$more.remove();
+		return;
+	}
+	const text = __("{0} more deals: open as a list", [format_number(count, null, 0)]);
+	if (!$more.length) {
+		$more = $(`<a class="crm-column-more small" href="#"></a>`)
+			.css({ width: "100%", "padding-left": "var(--padding-sm)" })
+			.on("click", (event) => {
+				event.preventDefault();
+				const options = {};
+				listview.filter_area.get().forEach((f) => (options[f[1]] = [f[2], f[3]]));
+				options.stage = stage;
+				frappe.route_options = options;
+				frappe.set_route("List", "CRM Deal", "List");
+			});
+		// under the column's total, where it is seen whatever the number of cards
+		$column.find(".kanban-column-header").append($more);
+	}
+	if ($more.text() !== text) $more.text(text);
 };
 
 simple_crm.deal_kanban.card_html = function (deal, state) {
@@ -115,10 +193,15 @@ simple_crm.deal_kanban.card_html = function (deal, state) {
 	</div>`;
 };
 
-// "N deals · total" under the column's title: the cards in the column now, amounts per currency.
+// "N deals · total" under the column's title, amounts per currency: the cards in the column now and the deals of
+// the stage that have no card.
 simple_crm.deal_kanban.column_total = function ($column, state) {
+	const hidden = (state.hidden || {})[$column.attr("data-column-value")] || { count: 0, amounts: {} };
 	const totals = {};
-	let count = 0;
+	Object.keys(hidden.amounts).forEach((currency) => {
+		if (Math.abs(hidden.amounts[currency]) > 0.001) totals[currency] = hidden.amounts[currency];
+	});
+	let count = Math.max(hidden.count, 0);
 	$column.find(".kanban-cards .kanban-card-wrapper").each(function () {
 		const deal = state.deals[decodeURIComponent($(this).attr("data-name"))];
 		count += 1;

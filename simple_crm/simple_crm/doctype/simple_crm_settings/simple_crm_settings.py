@@ -10,6 +10,11 @@ from simple_crm.pipelines import sync_deal_stage_options
 from simple_crm.utils import phones
 
 
+# cards a column of a deals kanban shows (simple_crm.kanban.board_cards)
+DEFAULT_KANBAN_CARDS = 50
+MAX_KANBAN_CARDS = 500
+
+
 class InvalidSettingsError(frappe.ValidationError):
 	pass
 
@@ -32,6 +37,7 @@ class SimpleCRMSettings(Document):
 	def validate(self):
 		self.validate_phone_region()
 		self.validate_default_pipeline()
+		self.validate_kanban()
 		self.validate_automation()
 		self.validate_accounting_exchange()
 		self.validate_email_inbox()
@@ -56,6 +62,17 @@ class SimpleCRMSettings(Document):
 			frappe.throw(
 				_("Pipeline {0} is disabled and cannot be the default").format(
 					frappe.bold(self.default_pipeline)
+				),
+				InvalidSettingsError,
+			)
+
+	def validate_kanban(self):
+		# a site that had the settings before this field gets its default
+		self.kanban_cards_per_column = cint(self.kanban_cards_per_column) or DEFAULT_KANBAN_CARDS
+		if not 1 <= self.kanban_cards_per_column <= MAX_KANBAN_CARDS:
+			frappe.throw(
+				_("{0} must be from 1 to {1}").format(
+					_(self.meta.get_label("kanban_cards_per_column")), MAX_KANBAN_CARDS
 				),
 				InvalidSettingsError,
 			)
