@@ -9,7 +9,8 @@ shown and the Desk is idle (no request running, nothing frozen), the measure of 
 (simple_crm.tests.desk_browser).
 
 The floor is the same kind of screen on Frappe's bare doctypes, for the same user in the same browser: the
-ToDo list for lists, boards, the workspace and reports; for forms and saves a Note (a ToDo is an assignment
+ToDo list for lists, boards and reports; Frappe's own "Tools" workspace (its shortcuts to ToDo, Note, File and
+the calendar, which every Desk user opens) for the workspace; for forms and saves a Note (a ToDo is an assignment
 here, which a sales manager may not make): a Note's form, a new Note saved (a Note's text is changed in a
 mode of its own, so a new Note is the floor of both saves).
 
@@ -38,6 +39,8 @@ from simple_crm.tests.desk_browser import DESK_IDLE, chromium, playwright
 PASSWORD = "Bench-desk-2026!"
 TIMEOUT_MS = 120_000
 WORKSPACE = "/app/simple-crm"
+FLOOR_WORKSPACE = "/app/tools"
+WORKSPACE_READY = ".layout-main-section .ce-block"
 LIST_READY = ".frappe-list .list-row-container:visible, .frappe-list .no-result:visible"
 FORM_READY = ".form-layout .frappe-control:visible"
 KANBAN_READY = ".kanban-column[data-column-value] .crm-column-total, .kanban-empty-state:visible"
@@ -131,7 +134,7 @@ def newest(doctype: str, filters: dict) -> str | None:
 
 def screens_of(label: str, user: str) -> list[tuple[str, str, str, str]]:
 	"""(screen, route, ready selector, floor kind) of what `user` opens most."""
-	screens = [("workspace", WORKSPACE, ".layout-main-section .ce-block", "list")]
+	screens = [("workspace", WORKSPACE, WORKSPACE_READY, "workspace")]
 	pipeline = frappe.db.get_single_value("Simple CRM Settings", "default_pipeline") or frappe.db.get_value(
 		"CRM Pipeline", {}, "name"
 	)
@@ -240,6 +243,7 @@ class Desk:
 	def measure(self, label: str, screens: list, runs: int) -> list[dict]:
 		floor_figures = {
 			"list": figures(lambda: self.open("/app/todo", LIST_READY), runs),
+			"workspace": figures(lambda: self.open(FLOOR_WORKSPACE, WORKSPACE_READY), runs),
 			"save": figures(self.new_note, runs),
 		}
 		floor_figures["form"] = figures(lambda: self.open(f"/app/note/{quote(self.note)}", FORM_READY), runs)
