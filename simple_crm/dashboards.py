@@ -198,8 +198,9 @@ WIDGET_DOCTYPES = {
 @frappe.whitelist()
 def get_desktop_page(page: str) -> dict:
 	"""`frappe.desk.desktop.get_desktop_page`, with the number cards and charts the page shows sent along
-	(as `docs`, which the Desk keeps): their widgets draw without asking for them one request each
-	(public/js/workspace.js). The page lists only the cards and charts the user may read."""
+	(as `docs`, which the Desk keeps) and the scripts of their custom chart sources (`crm_chart_sources`): their
+	widgets draw without asking for them one request each (public/js/workspace.js). The page lists only the
+	cards and charts the user may read."""
 	from frappe.desk.desktop import get_desktop_page as frappe_desktop_page
 
 	from simple_crm.security.input import BadInputError, argument_label, json_argument
@@ -212,6 +213,8 @@ def get_desktop_page(page: str) -> dict:
 			BadInputError,
 			title=_("Invalid value"),
 		)
+	from frappe.desk.doctype.dashboard_chart_source.dashboard_chart_source import get_config
+
 	data = frappe_desktop_page(json.dumps(parsed))
 	docs = []
 	for key, (doctype, field) in WIDGET_DOCTYPES.items():
@@ -221,6 +224,14 @@ def get_desktop_page(page: str) -> dict:
 				docs.append({**frappe.get_cached_doc(doctype, name).as_dict(), "__workspace_widget": 1})
 	if docs:
 		frappe.response.docs = docs
+	# the script of each custom chart's source (the filters and method the chart is drawn with), which the Desk
+	# would otherwise ask for before the chart's data, one request after the other
+	sources = {
+		doc["source"]
+		for doc in docs
+		if doc["doctype"] == "Dashboard Chart" and doc.get("chart_type") == "Custom" and doc.get("source")
+	}
+	data["crm_chart_sources"] = {source: get_config(source) for source in sorted(sources)}
 	return data
 
 

@@ -170,7 +170,7 @@ class TestWorkspacePerRole(SalesOrgTestCase):
 
 	def test_the_page_brings_the_cards_and_charts_it_shows(self):
 		"""The page answers with the records of its widgets (the Desk keeps them and draws each widget without
-		asking for its record), only those the user is shown."""
+		asking for its record), only those the user is shown, and the scripts of its custom chart sources."""
 		page = frappe.as_json({"name": "Simple CRM", "title": "Simple CRM", "public": 1})
 		for key in ("sales1", "head_a"):
 			frappe.set_user(email(key))
@@ -181,6 +181,11 @@ class TestWorkspacePerRole(SalesOrgTestCase):
 			self.assertEqual([doc["name"] for doc in frappe.response.docs], shown, key)
 			self.assertTrue(all(doc["__workspace_widget"] for doc in frappe.response.docs))
 			self.assertIn("Sales Funnel", shown)
+			# and the script of the funnel chart's source, which the chart would ask for before its data
+			self.assertEqual(list(data["crm_chart_sources"]), ["CRM Sales Funnel"], key)
+			self.assertIn(
+				"simple_crm.dashboards.sales_funnel_chart", data["crm_chart_sources"]["CRM Sales Funnel"]
+			)
 		self.assertNotIn("My Tasks Today", shown)  # the head's page does not carry the manager's cards
 		frappe.response.pop("docs", None)
 		frappe.set_user("Administrator")
