@@ -138,12 +138,17 @@ class DeskBrowserTestCase(SalesOrgUsers, CRMTestCase):
 
 	def tearDown(self):
 		try:
+			# the pages first: an open form whose record is deleted reloads it and writes the 404 to the console
+			self.close_pages()
 			self.delete_made()
 		finally:
-			for context in self.contexts:
-				context.close()
 			super().tearDown()
 		self.assertEqual(self.console, [], "the page wrote errors to the console")
+
+	def close_pages(self) -> None:
+		for context in self.contexts:
+			context.close()
+		self.contexts = []
 
 	# --- what a test makes --------------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ class TestPipelineStageInBrowser(DeskBrowserTestCase):
 		frappe.db.commit()
 
 	def tearDown(self):
+		self.close_pages()
 		frappe.db.rollback()
 		frappe.set_user("Administrator")
 		frappe.delete_doc("CRM Deal", self.deal, force=True, ignore_permissions=True)
