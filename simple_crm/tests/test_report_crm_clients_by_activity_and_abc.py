@@ -435,6 +435,26 @@ class TestClientsByActivityAndABC(ClientsDataset, SalesOrgTestCase):
 		# the director: everything (see test_matrix_of_counts_and_sums)
 		self.assertEqual(matrix(self.report("director", segment=SEGMENT)[1])["Total"], (3, 2, 2, 2, 9))
 
+	def test_a_read_only_transaction_gets_the_same_answer(self):
+		"""The clients a user sees are looked up once into a temporary table the three sums join; where no such
+		table may be made (a read-only transaction), the sums test the row-level condition, with the same
+		answer. The table does not outlive the report."""
+		users = ("sales1", "head_a", "head_b")
+		expected = {key: self.report(key, segment=SEGMENT, measure="Won Revenue")[1] for key in users}
+		self.assertEqual(sums(expected["head_b"])["Total"], (4, 1400, 5100))
+		frappe.db.rollback()
+		frappe.db.begin(read_only=True)
+		try:
+			for key in users:
+				self.assertEqual(
+					self.report(key, segment=SEGMENT, measure="Won Revenue")[1], expected[key], key
+				)
+		finally:
+			frappe.db.rollback()
+		with self.assertRaises(Exception) as missing:
+			frappe.db.sql("select count(*) from `crm_visible_crm_client`")
+		self.assertTrue(frappe.db.is_table_missing(missing.exception), missing.exception)
+
 	def test_run_as_the_desk_runs_it(self):
 		frappe.set_user(email("sales1"))
 		with self.freeze_time(TODAY):

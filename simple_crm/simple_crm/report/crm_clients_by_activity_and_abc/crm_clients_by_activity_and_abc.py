@@ -15,7 +15,9 @@ Both come from what the nightly jobs of simple_crm.automation.client_classes wri
   are listed (the first by manager and name); the summary says how many there are.
 
 Every client counted or listed is one the user may see (the row-level condition of CRM Client) and the
-filters keep; the filters only narrow.
+filters keep; the filters only narrow. The matrix's three sums join the clients the user sees, looked up once
+per run into a temporary table (simple_crm.permissions.rules.visible_names), instead of testing the condition
+in each sum.
 """
 
 from contextlib import contextmanager
@@ -34,7 +36,7 @@ from simple_crm.automation.client_classes import (
 	LOST,
 	SLEEPING,
 )
-from simple_crm.permissions.rules import whole_set
+from simple_crm.permissions.rules import visible_names, whole_set
 from simple_crm.report_filters import (
 	SQLConditions,
 	choice,
@@ -66,17 +68,18 @@ SEMI_JOIN_MEMORY = 256 * 1024 * 1024
 CELL = """ifnull(`tabCRM Client`.`activity_level`, '') as activity_level,
 	ifnull(`tabCRM Client`.`abc_class`, '') as abc_class"""
 
+# `clients`: the client table, or the user's visible clients joined to it (see matrix)
 CLIENTS_SQL = f"""
 select {CELL}, count(*) as total
-from `tabCRM Client`
+from {{clients}}
 where {{conditions}}
 group by 1, 2
 """
 
 TURNOVER_SQL = f"""
 select {CELL}, sum(`tabCRM Order`.`amount`) as total
-from `tabCRM Order`
-join `tabCRM Client` on `tabCRM Client`.`name` = `tabCRM Order`.`client`
+from {{clients}}
+join `tabCRM Order` on `tabCRM Order`.`client` = `tabCRM Client`.`name`
 where `tabCRM Order`.`order_date` > %(after)s and `tabCRM Order`.`order_date` <= %(until)s
 	and {{conditions}} and {{visible}}
 group by 1, 2
@@ -84,8 +87,8 @@ group by 1, 2
 
 WON_REVENUE_SQL = f"""
 select {CELL}, sum(`tabCRM Deal`.`amount`) as total
-from `tabCRM Deal`
-join `tabCRM Client` on `tabCRM Client`.`name` = `tabCRM Deal`.`client`
+from {{clients}}
+join `tabCRM Deal` on `tabCRM Deal`.`client` = `tabCRM Client`.`name`
 where `tabCRM Deal`.`stage_type` = 'Won' and `tabCRM Deal`.`won_on` > %(after)s
 	and `tabCRM Deal`.`won_on` <= %(until)s and {{conditions}} and {{visible}}
 group by 1, 2
@@ -105,15 +108,24 @@ def execute(filters: dict | None = None):
 	# of the row-level conditions serves a user who sees up to MANY_RECORDS (a manager's 5,000 clients of
 	# 200,000: 0.45 s instead of 2.3 s for the three sums), as it serves a list's count
 	with whole_set():
-		conditions = client_conditions(filters, users)
-		return run(filters, view, measure, users, conditions)
+		return run(filters, view, measure, users)
 
 
-def run(filters, view: str, measure: str, users: list[str] | None, conditions: SQLConditions):
+def run(filters, view: str, measure: str, users: list[str] | None):
 	with in_memory_semi_joins():
 		if view == SLEEPING_CLIENTS:
-			return sleeping_clients(conditions)
-		return matrix(conditions, measure, list_filters(filters, users))
+			return sleeping_clients(client_conditions(filters, users))
+		# The three sums read the same clients: those the user sees are looked up once, into a table the sums
+		# join (a head of sales's 40,000 clients, found through the team's 100,000 deals, in 0.5 s once
+		# instead of in each sum)
+		with visible_names(CLIENT) as seen:
+			if seen:
+				clients = f"`{seen}` `seen` join `tabCRM Client` on `tabCRM Client`.`name` = `seen`.`name`"
+				conditions = client_conditions(filters, users, visible_only=False)
+			else:
+				clients = "`tabCRM Client`"
+				conditions = client_conditions(filters, users)
+			return matrix(conditions, measure, list_filters(filters, users), clients)
 
 
 @contextmanager
@@ -139,7 +151,8 @@ def in_memory_semi_joins(size: int = SEMI_JOIN_MEMORY):
 		)
 
 
-def client_conditions(filters, users: list[str] | None) -> SQLConditions:
+def client_conditions(filters, users: list[str] | None, visible_only: bool = True) -> SQLConditions:
+	"""The filters' conditions on the client and (`visible_only`) the client's row-level condition."""
 	conditions = SQLConditions()
 	conditions.add_in("`tabCRM Client`.`responsible`", "managers", users)
 	segment = link_value(filters, "segment", "CRM Client Segment", _("Segment"))
@@ -157,7 +170,8 @@ def client_conditions(filters, users: list[str] | None) -> SQLConditions:
 			"ifnull(`tabCRM Client`.`abc_class`, '') = %(abc_class)s",
 			abc_class="" if abc_class == NOT_CLASSIFIED else abc_class,
 		)
-	conditions.add(visible(CLIENT))
+	if visible_only:
+		conditions.add(visible(CLIENT))
 	return conditions
 
 
@@ -173,7 +187,9 @@ def list_filters(filters, users: list[str] | None) -> dict:
 # --- matrix ---------------------------------------------------------------------------------------------
 
 
-def matrix(conditions: SQLConditions, measure: str, links_base: dict) -> tuple:
+def matrix(
+	conditions: SQLConditions, measure: str, links_base: dict, clients: str = "`tabCRM Client`"
+) -> tuple:
 	# the sums read the orders and deals of the clients
 	require_permission("CRM Order")
 	require_permission("CRM Deal")
@@ -186,7 +202,11 @@ def matrix(conditions: SQLConditions, measure: str, links_base: dict) -> tuple:
 		("turnover", TURNOVER_SQL, "CRM Order"),
 		("won_revenue", WON_REVENUE_SQL, "CRM Deal"),
 	):
-		query = sql.format(conditions=conditions.sql(), visible=(doctype and visible(doctype)) or "1 = 1")
+		query = sql.format(
+			clients=clients,
+			conditions=conditions.sql(),
+			visible=(doctype and visible(doctype)) or "1 = 1",
+		)
 		for cell in frappe.db.sql(query, values, as_dict=True):
 			cells.setdefault((cell.activity_level, cell.abc_class), {})[field] = cell.total
 	field = MEASURE_FIELDS[measure]
