@@ -202,21 +202,22 @@ def board_cards() -> dict:
 	args.pop("view", None)
 	per_column = cards_per_column()
 	cards = []
-	# the board reads the user's whole set of deals (a count per stage, then a few of each): the row-level
-	# condition in the form a list's count takes (a manager's 10,000 deals of 500,000 looked up first)
+	# the totals count the user's whole set of deals: the row-level condition in the form a list's count takes
+	# (a manager's 10,000 deals of 500,000 looked up first); the cards are a page of each stage, in the form a
+	# list's page takes
 	with whole_set():
 		columns = column_totals(args)
-		for stage in columns:
-			cards.extend(
-				execute(
-					**{
-						**args,
-						"filters": _with_stage(args.filters, stage),
-						"start": 0,
-						"page_length": per_column,
-					}
-				)
+	for stage in columns:
+		cards.extend(
+			execute(
+				**{
+					**args,
+					"filters": _with_stage(args.filters, stage),
+					"start": 0,
+					"page_length": per_column,
+				}
 			)
+		)
 	answer = compress(cards, args=args) or {"keys": [], "values": [], "user_info": {}}
 	answer["crm_columns"] = columns
 	return answer
