@@ -113,10 +113,20 @@ DEAL_COLUMNS_OF_STAYS = {
 }
 
 
-def stays_query(select: str, group_by: str, stays, users: list[str] | None, fields: tuple[str, ...]) -> list:
+def stays_query(
+	select: str,
+	group_by: str,
+	stays,
+	users: list[str] | None,
+	fields: tuple[str, ...],
+	responsible_index: str | None = None,
+) -> list:
 	"""`select {select} ... group by {group_by}` over the stays that meet `stays` (SQLConditions on `history`)
 	and belong to the deals the user may see and whose responsible manager today is one of `users` (None: any);
-	`fields` are the stay's columns `select` and `group_by` read.
+	`fields` are the stay's columns `select` and `group_by` read; `responsible_index`, the history's index that
+	begins with the pipeline and the responsible manager and covers `stays` and `fields` (the branch of a team's
+	managers reads it: MariaDB, left to itself, may read every stay of the pipeline by another index and look
+	each up, 13 s instead of 1 s for a head of sales on the generated site).
 
 	The stays are read from the history's own indexes, never deal by deal: each stay names its deal's
 	responsible manager today (`deal_responsible`, kept in step by the deal), so the parts of the deal's
@@ -150,7 +160,10 @@ def stays_query(select: str, group_by: str, stays, users: list[str] | None, fiel
 		tests = [part for part in parts if part not in lookups]
 		branches = []
 		if tests:
-			branches.append(f"select {columns} from {table} where {where.sql()} and ({' or '.join(tests)})")
+			hint = f" force index (`{responsible_index}`)" if responsible_index else ""
+			branches.append(
+				f"select {columns} from {table}{hint} where {where.sql()} and ({' or '.join(tests)})"
+			)
 		not_tested = f" and coalesce(({' or '.join(tests)}), 0) = 0" if tests else ""
 		others = " union ".join(
 			f"select {columns} from {table} where {where.sql()}{not_tested} and {lookup}"

@@ -100,6 +100,7 @@ def stays_entered(period: Period, pipeline: str, users: list[str] | None) -> lis
 		where,
 		users,
 		("stage", "amount"),
+		responsible_index="entered_responsible_index",
 	)
 
 

@@ -189,6 +189,7 @@ class Cohort:
 			stays,
 			self.users,
 			("stage", "days_in_stage"),
+			responsible_index="funnel_responsible_index",
 		)
 		days: dict[str, list] = {}
 		for row in rows:
