@@ -17,16 +17,16 @@ Frappe's other boards of deals (made by users in the Desk) keep every stage of e
 
 Frappe's kanban loads every card of a board at once. A manager's pipeline holds thousands of deals, most of them
 closed: the Desk would draw them all, for seconds. A board of deals asks `board_cards` instead, which gives each
-column its first cards (Simple CRM Settings > Cards per Kanban Column) in the board's order, and each column's number of deals and their
-amounts per currency, counted through the same row-level rules; the board shows those totals and, under a column
-with more deals than cards, a link to the rest in the list (public js: crm_deal_list.js).
+column its first cards (Simple CRM Settings > Cards per Kanban Column) in the board's order, and each column's
+number of deals and their amounts per currency, counted through the same row-level rules; the board shows those
+totals and, under a column with more deals than cards, a link to the rest in the list (crm_deal_list.js).
 """
 
 import json
 
 import frappe
 from frappe import _
-from frappe.desk.reportview import compress, execute, get_form_params
+from frappe.desk.reportview import compress, execute, validate_args
 from frappe.utils import cint
 
 from simple_crm.permissions.rules import whole_set
@@ -192,14 +192,35 @@ def keep_pipeline_filter(board, method=None) -> None:
 
 @frappe.whitelist()
 @frappe.read_only()
-def board_cards() -> dict:
-	"""The cards of a deals kanban, as `frappe.desk.reportview.get` gives them (same arguments, same answer), at
-	most `cards_per_column()` per stage, with `crm_columns`: per stage, the number of deals the filters and the
-	user's rules give and their amounts per currency."""
-	args = get_form_params()
-	if args.doctype != DEAL:
+def board_cards(
+	doctype: str,
+	fields=None,
+	filters=None,
+	or_filters=None,
+	order_by: str | None = None,
+	group_by: str | None = None,
+	with_comment_count=None,
+	start=None,
+	page_length=None,
+	view: str | None = None,
+) -> dict:
+	"""The cards of a deals kanban, as `frappe.desk.reportview.get` gives them (its arguments, checked as it
+	checks them, and its answer), at most `cards_per_column()` per stage (`start` and `page_length` are the
+	board's own and not read), with `crm_columns`: per stage, the number of deals the filters and the user's
+	rules give and their amounts per currency."""
+	if doctype != DEAL:
 		frappe.throw(_("The kanban cards are given for deals only"), frappe.ValidationError)
-	args.pop("view", None)
+	args = validate_args(
+		frappe._dict(
+			doctype=doctype,
+			fields=fields,
+			filters=filters,
+			or_filters=or_filters,
+			order_by=order_by,
+			group_by=group_by,
+			with_comment_count=with_comment_count,
+		)
+	)
 	per_column = cards_per_column()
 	cards = []
 	# the totals count the user's whole set of deals: the row-level condition in the form a list's count takes

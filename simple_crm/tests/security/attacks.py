@@ -1400,6 +1400,8 @@ COVERAGE: dict[str, Attack | NotApplicable] = {
 	"simple_crm.dashboards.sales_funnel_chart": once(
 		{"filters": {"pipeline": "Sales"}}, {"filters": {"pipeline": "{dn:CRM Deal}"}}
 	),
+	# the cards of a deals kanban: reportview.get's arguments (other doctypes are refused)
+	"simple_crm.kanban.board_cards": A(*list_calls(base=REPORTVIEW), crafted=crafted_calls(base=REPORTVIEW)),
 	# a workspace page with the cards and charts the caller may read
 	"simple_crm.dashboards.get_desktop_page": once(
 		{"page": json.dumps({"name": "Simple CRM", "title": "Simple CRM"})}
