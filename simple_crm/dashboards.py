@@ -21,6 +21,7 @@ The card a user sees is the one of their role (`has_permission`, for the workspa
 record); the others stay hidden.
 """
 
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -254,7 +255,12 @@ def sales_funnel_chart(
 	"CRM Sales Funnel" report itself, under its row-level rules. None (the chart's "No Data") without deals.
 
 	A chart source rather than a report chart: the Desk draws a report chart by loading the report's script
-	and the deal's meta first, and draws a report without a chart as bars labelled "undefined"."""
+	and the deal's meta first, and draws a report without a chart as bars labelled "undefined".
+
+	The figures of a user are kept until a deal's stage, pipeline, amount or manager changes (see
+	funnel_changed), for FUNNEL_CHART_CACHE_SECONDS at most: a head's or a director's funnel counts a year of
+	the company's deals, which every opening of the workspace would count again. (`refresh` says nothing: the
+	Desk's chart widget sends 1 on every drawing.)"""
 	report = frappe.get_doc("Report", FUNNEL_REPORT)
 	if not report.is_permitted():
 		frappe.throw(
@@ -263,13 +269,48 @@ def sales_funnel_chart(
 	from simple_crm.security.input import json_argument
 
 	filters = json_argument(filters, "filters", dict) if filters else {}
-	pipeline = filters.get("pipeline")
-	from simple_crm.simple_crm.report.crm_sales_funnel.crm_sales_funnel import execute
+	pipeline = filters.get("pipeline") or None
+	from simple_crm.simple_crm.report.crm_sales_funnel.crm_sales_funnel import chart
 
-	chart = execute(
-		{"from_date": str(get_year_start(today())), "to_date": today(), "pipeline": pipeline or None}
-	)[3]
-	return chart["data"] if chart else None
+	report_filters = {"from_date": str(get_year_start(today())), "to_date": today(), "pipeline": pipeline}
+	key = funnel_chart_cache_key(report_filters)
+	cached = frappe.cache.get_value(key, expires=True)
+	if cached is not None:
+		return cached.get("data")
+	result = chart(report_filters)
+	data = result["data"] if result else None
+	frappe.cache.set_value(key, {"data": data}, expires_in_sec=FUNNEL_CHART_CACHE_SECONDS)
+	return data
+
+
+FUNNEL_CHART_CACHE_SECONDS = 300
+FUNNEL_GENERATION_KEY = "simple_crm:funnel_generation"
+
+
+def funnel_chart_cache_key(report_filters: dict) -> str:
+	"""The user's chart for these filters in their language (the stages' labels are translated), as of the
+	deals' last change."""
+	generation = frappe.cache.get_value(FUNNEL_GENERATION_KEY, expires=True) or ""
+	parts = [
+		frappe.session.user,
+		frappe.local.lang or "",
+		json.dumps(report_filters, sort_keys=True),
+		generation,
+	]
+	return "simple_crm:funnel_chart:" + hashlib.sha256("\x00".join(parts).encode()).hexdigest()
+
+
+def funnel_changed() -> None:
+	"""A deal entered, left or moved in a funnel: every kept funnel chart is counted anew when next drawn. Said
+	at once, and again when the change is committed or rolled back, so that a chart counted in between is not
+	kept."""
+	new_funnel_generation()
+	frappe.db.after_commit.add(new_funnel_generation)
+	frappe.db.after_rollback.add(new_funnel_generation)
+
+
+def new_funnel_generation() -> None:
+	frappe.cache.set_value(FUNNEL_GENERATION_KEY, frappe.generate_hash(length=12))
 
 
 # --- charts grouped by a field --------------------------------------------------------------------------------

@@ -119,7 +119,11 @@ def install() -> None:
 
 	if getattr(Importer.insert_record, "_crm", False):
 		return
-	frappe_init, frappe_insert, frappe_update = Importer.__init__, Importer.insert_record, Importer.update_record
+	frappe_init, frappe_insert, frappe_update = (
+		Importer.__init__,
+		Importer.insert_record,
+		Importer.update_record,
+	)
 
 	def __init__(self, doctype, *args, **kwargs):
 		# The file's column headers are read here: in the importing user's language (Frappe switches to it

@@ -17,7 +17,7 @@ import os
 import frappe
 from frappe.desk.desktop import get_desktop_page
 
-from simple_crm.dashboards import PLAN_VS_FACT_CARDS
+from simple_crm.dashboards import FUNNEL_GENERATION_KEY, PLAN_VS_FACT_CARDS
 from simple_crm.tests import factories
 from simple_crm.tests.report_checks import at_noon
 from simple_crm.tests.sales_org import SalesOrgRestTestCase, SalesOrgTestCase, email
@@ -158,6 +158,44 @@ class TestWorkspace(PlanData, SalesOrgTestCase):
 			with self.assertRaises(frappe.PermissionError):
 				frappe.call("simple_crm.dashboards.sales_funnel_chart", chart_name="Sales Funnel")
 		frappe.set_user("Administrator")
+
+	def test_the_funnel_chart_is_kept_until_a_deal_of_it_changes(self):
+		self.make_dataset()
+
+		def won_bar(key):
+			frappe.set_user(email(key))
+			try:
+				chart = frappe.call("simple_crm.dashboards.sales_funnel_chart", chart_name="Sales Funnel")
+				return chart["datasets"][0]["values"][-1]
+			finally:
+				frappe.set_user("Administrator")
+
+		with self.freeze_time(at_noon(FEBRUARY)):
+			self.assertEqual((won_bar("sales1"), won_bar("director")), (2, 3))
+			# a change that no deal's save reports (a plain SQL update) is not seen: the charts are kept
+			deal = frappe.get_last_doc("CRM Deal", filters={"responsible": email("sales3")})
+			frappe.db.sql(
+				"update `tabCRM Deal` set responsible = %s where name = %s", (email("sales1"), deal.name)
+			)
+			self.assertEqual((won_bar("sales1"), won_bar("director")), (2, 3))
+			frappe.db.sql(
+				"update `tabCRM Deal` set responsible = %s where name = %s", (email("sales3"), deal.name)
+			)
+			# a new deal of sales1 saved as every deal is, then won: both charts count it at once
+			client = factories.make_client(responsible=email("sales1")).name
+			new = factories.make_deal(client, responsible=email("sales1"), amount=100)
+			# a saved change of another field than the funnel's says nothing
+			generation = frappe.cache.get_value(FUNNEL_GENERATION_KEY, expires=True)
+			new.deal_name = "Поставка, переименованная"
+			new.save()
+			self.assertEqual(frappe.cache.get_value(FUNNEL_GENERATION_KEY, expires=True), generation)
+			new.stage = "Won"
+			new.save()
+			self.assertNotEqual(frappe.cache.get_value(FUNNEL_GENERATION_KEY, expires=True), generation)
+			self.assertEqual((won_bar("sales1"), won_bar("director")), (3, 4))
+			# a deleted deal leaves them
+			frappe.delete_doc("CRM Deal", new.name, force=True)
+			self.assertEqual((won_bar("sales1"), won_bar("director")), (2, 3))
 
 
 class TestPlanCardOverREST(SalesOrgRestTestCase):

@@ -6,7 +6,7 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import flt, today
 
-from simple_crm import masters, pipelines, stage_history, stage_rules, workflows
+from simple_crm import dashboards, masters, pipelines, stage_history, stage_rules, workflows
 from simple_crm.automation.deal_follow_up import record_activity
 from simple_crm.client_links import check_counterparty_client, set_client_from
 from simple_crm.integrity import check_deal_can_be_deleted
@@ -116,6 +116,8 @@ class CRMDeal(Document):
 
 	def on_update(self):
 		self.record_stage_move()
+		if self.funnel_changed:
+			dashboards.funnel_changed()
 
 	def validate_workflow(self):
 		"""Frappe's workflow check, adapted to pipelines: a new deal starts in its own pipeline's first
@@ -127,6 +129,7 @@ class CRMDeal(Document):
 	def on_trash(self):
 		check_deal_can_be_deleted(self)
 		stage_history.delete_for(self.name)
+		dashboards.funnel_changed()
 
 	# --- helpers -------------------------------------------------------------------------------------
 
@@ -134,6 +137,15 @@ class CRMDeal(Document):
 	def previous(self):
 		"""The deal as stored before this save (None for a new deal)."""
 		return None if self.is_new() else self.get_doc_before_save()
+
+	@property
+	def funnel_changed(self) -> bool:
+		"""What the workspace's funnel chart counts changed: a new deal, or its stage, pipeline, amount or
+		responsible manager."""
+		previous = self.previous
+		return previous is None or any(
+			previous.get(field) != self.get(field) for field in ("stage", "pipeline", "amount", "responsible")
+		)
 
 	@property
 	def stage_changed(self) -> bool:

@@ -55,61 +55,87 @@ MEDIAN = 0.5
 
 
 def execute(filters: dict | None = None):
-	filters = frappe._dict(filters or {})
-	period = get_period(filters)
-	pipeline = get_pipeline(filters)
-	users = responsible_users(filters)
-	stages = pipelines.get_stages(pipeline)
-	open_stages = [s.stage_name for s in stages if s.stage_type == OPEN]
-	cohort = Cohort(period, pipeline, users)
-
-	funnel = Funnel(open_stages)
-	now: dict[str, int] = {}
-	for row in cohort.cohort_counts():
-		funnel.add(row.furthest, row.outcome, row.deals, flt(row.amount))
-		now[row.stage] = now.get(row.stage, 0) + row.deals
-	days = cohort.stay_days(open_stages)
-
+	run = FunnelRun(filters)
+	days = run.cohort.stay_days(run.open_stages)
 	money = currency()
 	data = []
-	previous = funnel.total
-	for position, stage in enumerate(open_stages, start=1):
-		reached, amount = funnel.reached[position], funnel.reached_amount[position]
+	for row in run.reached_rows():
+		stage, stage_type = row["stage"], row["stage_type"]
+		if stage_type == OPEN:
+			link = run.cohort.deals_link(stage=stage)
+			in_stage_now = run.now.get(stage, 0)
+		else:
+			link = run.cohort.deals_link(stage_type=stage_type)
+			in_stage_now = row["deals"]
 		data.append(
 			{
-				"stage": stage,
-				"stage_label": _(stage),
-				"stage_type": OPEN,
-				"deals": reached,
-				"amount": flt(amount, 2),
-				"conversion": share(reached, previous),
-				"share": share(reached, funnel.total),
-				"median_days": median(days.get(stage)),
-				"in_stage_now": now.get(stage, 0),
-				"in_stage_now_link": cohort.deals_link(stage=stage),
+				**row,
+				"median_days": median(days.get(stage)) if stage_type == OPEN else None,
+				"in_stage_now": in_stage_now,
+				"in_stage_now_link": link,
 				"currency": money,
 			}
 		)
-		previous = reached
-	for stage_type, conversion_base in ((WON, previous), (LOST, None)):
-		outcome = next((s.stage_name for s in stages if s.stage_type == stage_type), stage_type)
-		count, amount = funnel.outcomes[stage_type]
-		data.append(
-			{
-				"stage": outcome,
-				"stage_label": _(outcome),
-				"stage_type": stage_type,
-				"deals": count,
-				"amount": flt(amount, 2),
-				"conversion": share(count, conversion_base) if conversion_base is not None else None,
-				"share": share(count, funnel.total),
-				"median_days": None,
-				"in_stage_now": count,
-				"in_stage_now_link": cohort.deals_link(stage_type=stage_type),
-				"currency": money,
-			}
-		)
-	return get_columns(), data, None, get_chart(data), get_summary(funnel, money)
+	return get_columns(), data, None, get_chart(data), get_summary(run.funnel, money)
+
+
+def chart(filters: dict | None = None) -> dict | None:
+	"""The report's chart alone (deals reached per stage, then won), for the workspace: counted as the report
+	counts them, without the stays' median days the chart does not show."""
+	return get_chart(FunnelRun(filters).reached_rows())
+
+
+class FunnelRun:
+	"""One run's filters, the pipeline's stages and the cohort's deals per furthest stage and outcome."""
+
+	def __init__(self, filters: dict | None):
+		filters = frappe._dict(filters or {})
+		period = get_period(filters)
+		self.pipeline = get_pipeline(filters)
+		users = responsible_users(filters)
+		self.stages = pipelines.get_stages(self.pipeline)
+		self.open_stages = [s.stage_name for s in self.stages if s.stage_type == OPEN]
+		self.cohort = Cohort(period, self.pipeline, users)
+		self.funnel = Funnel(self.open_stages)
+		# the cohort's deals standing in each stage today
+		self.now: dict[str, int] = {}
+		for row in self.cohort.cohort_counts():
+			self.funnel.add(row.furthest, row.outcome, row.deals, flt(row.amount))
+			self.now[row.stage] = self.now.get(row.stage, 0) + row.deals
+
+	def reached_rows(self) -> list[dict]:
+		"""Per open stage in order, then Won and Lost: deals reached, their amount, conversion and share."""
+		funnel, rows = self.funnel, []
+		previous = funnel.total
+		for position, stage in enumerate(self.open_stages, start=1):
+			reached, amount = funnel.reached[position], funnel.reached_amount[position]
+			rows.append(
+				{
+					"stage": stage,
+					"stage_label": _(stage),
+					"stage_type": OPEN,
+					"deals": reached,
+					"amount": flt(amount, 2),
+					"conversion": share(reached, previous),
+					"share": share(reached, funnel.total),
+				}
+			)
+			previous = reached
+		for stage_type, conversion_base in ((WON, previous), (LOST, None)):
+			outcome = next((s.stage_name for s in self.stages if s.stage_type == stage_type), stage_type)
+			count, amount = funnel.outcomes[stage_type]
+			rows.append(
+				{
+					"stage": outcome,
+					"stage_label": _(outcome),
+					"stage_type": stage_type,
+					"deals": count,
+					"amount": flt(amount, 2),
+					"conversion": share(count, conversion_base) if conversion_base is not None else None,
+					"share": share(count, funnel.total),
+				}
+			)
+		return rows
 
 
 def get_pipeline(filters: dict) -> str:
