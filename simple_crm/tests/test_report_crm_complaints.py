@@ -318,6 +318,30 @@ class TestComplaintsReportScope(ComplaintsDataset, SalesOrgTestCase):
 		)
 		self.assertEqual(self.report("head_b", manager=email("sales1")).result, [])
 
+	def test_the_looked_up_complaints_and_the_condition_give_the_same_sums(self):
+		"""The complaints a user sees are looked up once into a temporary table the sums read; where no such
+		table may be made (a read-only transaction, see rules.visible_names) the sums test the row-level
+		condition instead: both give the same rows, and the table does not outlive the sums."""
+		from simple_crm.permissions.rules import visible_names
+		from simple_crm.simple_crm.report.crm_complaints.crm_complaints import (
+			aggregate,
+			conditions,
+			validate_filters,
+		)
+
+		filters = validate_filters(frappe._dict(YEAR))
+		for key in ("sales1", "head_a", "head_b"):
+			with self.set_user(email(key)):
+				by_condition = aggregate(conditions(filters, None), "responsible")
+				with visible_names("CRM Complaint") as seen:
+					self.assertTrue(seen, key)
+					looked_up = aggregate(conditions(filters, seen), "responsible")
+			self.assertTrue(by_condition, key)
+			self.assertEqual(looked_up, by_condition, key)
+		with self.assertRaises(Exception) as missing:
+			frappe.db.sql("select count(*) from `crm_visible_crm_complaint`")
+		self.assertTrue(frappe.db.is_table_missing(missing.exception), missing.exception)
+
 	def test_a_director_sees_every_complaint(self):
 		summary = {item["label"]: item["value"] for item in self.report("director").report_summary}
 		self.assertEqual(summary["Received"], 9)

@@ -387,6 +387,10 @@ def on_doctype_update():
 	# fifth of the deals, and through the `responsible` index alone MariaDB prefers to scan the table;
 	# with `client` beside it the sub-query is answered from the index.
 	frappe.db.add_index("CRM Deal", ["responsible", "client"], "responsible_client_index")
+	# The same sub-query tested per row (`client in (select client from tabCRM Deal where responsible in (...))`,
+	# MariaDB's first match through the deals of each client) reads each deal's row for its manager through the
+	# `client` index alone; beside it, the manager is in the index (a head's complaints: 0.43 s -> 0.18 s).
+	frappe.db.add_index("CRM Deal", ["client", "responsible"], "client_responsible_index")
 	# The reports of won deals (plan vs fact, manager activity, deal cycle) read a period's won deals by
 	# `won_on` and sum their amounts per responsible manager or pipeline, the deal cycle also the days from
 	# `creation`: answered from this index alone (a year of won deals in 0.3 s instead of 1.5 s through an

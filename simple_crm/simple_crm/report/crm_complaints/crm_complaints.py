@@ -24,6 +24,7 @@ from frappe.utils import cint, flt
 
 from simple_crm import report_filters as rf
 from simple_crm.constants import CLOSED_COMPLAINT_STATUSES, COMPLAINT_REJECTED, COMPLAINT_RESOLVED
+from simple_crm.permissions.rules import visible_names
 
 DOCTYPE = "CRM Complaint"
 TABLE = f"`tab{DOCTYPE}`"
@@ -51,10 +52,13 @@ def execute(filters: dict | None = None):
 		frappe.throw(_("You cannot read complaints"), frappe.PermissionError)
 	filters = validate_filters(frappe._dict(filters or {}))
 	grouping = filters.grouping
-	where = conditions(filters)
-	rows = aggregate(where, grouping.fieldname)
-	totals = aggregate(where, None)
-	by_category = rows if grouping.fieldname == "category" else aggregate(where, "category")
+	# the complaints the user sees, looked up once for the two or three sums below (a head of sales' are those
+	# of the team's 40,000 clients, each tested through the team's 100,000 deals: 1.3 s a sum)
+	with visible_names(DOCTYPE) as seen:
+		where = conditions(filters, seen)
+		rows = aggregate(where, grouping.fieldname)
+		totals = aggregate(where, None)
+		by_category = rows if grouping.fieldname == "category" else aggregate(where, "category")
 	links = Links(filters)
 	return (
 		get_columns(grouping),
@@ -96,8 +100,9 @@ def complaint_statuses() -> list[str]:
 	return [option for option in options.split("\n") if option]
 
 
-def conditions(filters: Filters) -> rf.SQLConditions:
-	"""The period (by Received On), the filters and the row-level condition, over TABLE."""
+def conditions(filters: Filters, seen: str | None = None) -> rf.SQLConditions:
+	"""The period (by Received On), the filters and the row-level condition, over TABLE: a name in `seen`, the
+	temporary table of the complaints the user sees (rules.visible_names), else the condition itself."""
 	where = rf.SQLConditions()
 	where.add(
 		f"{TABLE}.`received_on` >= %(from_moment)s and {TABLE}.`received_on` < %(after_end)s",
@@ -109,7 +114,10 @@ def conditions(filters: Filters) -> rf.SQLConditions:
 		where.add(f"{TABLE}.`category` = %(category)s", category=filters.category)
 	if filters.status:
 		where.add(f"{TABLE}.`status` = %(status)s", status=filters.status)
-	where.add(rf.visible(DOCTYPE))
+	if seen:
+		where.add(f"{TABLE}.`name` in (select `name` from `{seen}`)")
+	else:
+		where.add(rf.visible(DOCTYPE))
 	return where
 
 
