@@ -34,6 +34,7 @@ from frappe.utils import get_first_day, get_last_day, get_year_start, now_dateti
 from frappe.utils.caching import request_cache
 
 from simple_crm.permissions.roles import HEAD_OF_SALES, sees_everything
+from simple_crm.permissions.rules import whole_set
 
 PLAN_VS_FACT_REPORT = "CRM Plan vs Fact"
 FUNNEL_REPORT = "CRM Sales Funnel"
@@ -148,7 +149,9 @@ def list_card(name: str) -> dict:
 		frappe.throw(_("You don't have access to Number Card: {0}").format(_(name)), frappe.PermissionError)
 	card = LIST_CARDS[name]
 	filters = card.filters(frappe.session.user)
-	count = frappe.get_list(card.doctype, filters=filters, fields=["count(*) as count"])
+	# a count of the list, as the list's own count takes the row-level condition
+	with whole_set():
+		count = frappe.get_list(card.doctype, filters=filters, fields=["count(*) as count"])
 	return {
 		"value": count[0].count if count else 0,
 		"fieldtype": "Int",

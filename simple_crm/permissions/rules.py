@@ -224,12 +224,16 @@ FEW_RECORDS = 2_000
 MANY_RECORDS = 50_000
 # how long a user's count of visible records is trusted (it only chooses between two equivalent forms)
 VISIBLE_COUNT_TTL = 600
-# the requests that count the list: the Desk's and REST counts, the sidebar's group counts
+# the requests that count the list: the Desk's and REST counts, the sidebar's group counts, and what the
+# workspace counts the same way: a dashboard chart's groups and a number card's figure and its change
 WHOLE_SET_METHODS = frozenset(
 	{
 		"frappe.desk.reportview.get_count",
 		"frappe.client.get_count",
 		"frappe.desk.listview.get_group_by_count",
+		"frappe.desk.doctype.dashboard_chart.dashboard_chart.get",
+		"frappe.desk.doctype.number_card.number_card.get_result",
+		"frappe.desk.doctype.number_card.number_card.get_percentage_difference",
 	}
 )
 

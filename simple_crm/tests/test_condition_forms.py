@@ -10,6 +10,7 @@ deals, open assignments, a contact linked to a client, a lead nobody is responsi
 
 import frappe
 from frappe.desk.form.assign_to import add as assign
+from frappe.utils import flt
 
 from simple_crm.constants import ROW_LEVEL_DOCTYPES
 from simple_crm.permissions import rules
@@ -150,3 +151,36 @@ class TestConditionForms(SalesOrgRecordsTestCase):
 		self.assertEqual(count.data, len(names))
 		self.assertIn(self.mine["CRM Deal"], names)
 		self.assertNotIn(self.team_b["CRM Deal"], names)
+
+	def test_the_workspace_counts_as_a_list_counts(self):
+		"""A dashboard chart's groups and a number card's figure count the whole set, as the list's count does
+		(rules.WHOLE_SET_METHODS): with as many visible records as make a page test the parts row by row, they
+		take the set form, and give what the user's list gives."""
+		user = email("sales1")
+		for doctype in ("CRM Deal", "CRM Lead"):
+			frappe.cache.set_value(f"simple_crm:visible_count:{doctype}:{user}", FEW_RECORDS + 1)
+		with self.set_user(user):
+			open_deals = frappe.get_list(
+				"CRM Deal", filters={"stage_type": "Open"}, fields=["stage", "amount"], limit_page_length=0
+			)
+		self.assertTrue(open_deals)
+		by_stage = {}
+		for deal in open_deals:
+			by_stage[deal.stage] = by_stage.get(deal.stage, 0) + 1
+		chart = self.rest_call(
+			"frappe.desk.doctype.dashboard_chart.dashboard_chart.get",
+			{"chart_name": "Deals by Stage", "refresh": 1},
+			user,
+		)
+		self.assertEqual(chart.status_code, 200, chart.text[:300])
+		drawn = dict(zip(chart.data["labels"], chart.data["datasets"][0]["values"], strict=True))
+		self.assertEqual(sum(drawn.values()), len(open_deals))
+		self.assertEqual(len(drawn), len(by_stage))
+		card = frappe.get_doc("Number Card", "Open Deals Amount").as_dict(convert_dates_to_str=True)
+		figure = self.rest_call(
+			"frappe.desk.doctype.number_card.number_card.get_result",
+			{"doc": frappe.as_json(card), "filters": card["filters_json"]},
+			user,
+		)
+		self.assertEqual(figure.status_code, 200, figure.text[:300])
+		self.assertEqual(flt(figure.data, 2), flt(sum(flt(d.amount) for d in open_deals), 2))

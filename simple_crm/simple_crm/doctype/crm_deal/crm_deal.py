@@ -426,6 +426,13 @@ def on_doctype_update():
 		["pipeline", "creation", "stage_type", "stage", "furthest_stage_order", "amount", "responsible"],
 		"funnel_cohort_index",
 	)
+	# The workspace's chart of open deals by stage (Frappe's Group By chart: `stage_type = 'Open'` and
+	# `docstatus < 2`, grouped by stage) and its card of their amount: from this index alone, for a head of sales
+	# too (the manager and, implicit in every index, the name their rule tests). Through the `stage` index MariaDB
+	# read every deal's row: 1.0-1.3 s against 0.05-0.15 s.
+	frappe.db.add_index(
+		"CRM Deal", ["stage_type", "stage", "docstatus", "responsible", "amount"], "open_deals_chart_index"
+	)
 	# The amount-per-stage report sums the open deals of a pipeline per stage: from this index alone.
 	frappe.db.add_index(
 		"CRM Deal", ["pipeline", "stage_type", "stage", "amount", "responsible"], "open_deals_by_stage_index"
