@@ -38,7 +38,7 @@ from frappe.utils import cstr, flt, formatdate, getdate, now_datetime
 from frappe.utils.formatters import format_value
 from frappe.utils.global_search import get_doctypes_with_global_search, get_formatted_value
 
-from simple_crm import pipelines, stage_history
+from simple_crm import call_days, pipelines, stage_history
 from simple_crm.demo import (
 	BANKS,
 	CALL_TOPICS,
@@ -177,6 +177,8 @@ def generate(
 	from simple_crm.patches.v1_0.deal_last_activity import execute as fill_last_activity
 
 	fill_last_activity()
+	# the calls per manager and day the app keeps as calls are saved (simple_crm.call_days)
+	call_days.rebuild()
 	frappe.db.commit()
 	analyze_tables(steps or STEPS)
 	return report
@@ -219,6 +221,7 @@ def clear(prefix: str = DEFAULT_PREFIX) -> None:
 	for product in frappe.get_all("CRM Product", filters={"name": ("like", like)}, pluck="name"):
 		frappe.delete_doc("CRM Product", product, force=True, ignore_permissions=True)
 	frappe.db.set_default(_params_key(prefix), None)
+	call_days.rebuild()
 	frappe.db.commit()
 
 

@@ -94,6 +94,19 @@ class TestScaleGenerator(CRMTestCase):
 		for doctype, base in BASE_COUNTS.items():
 			self.assertEqual(len(names(doctype)), max(1, round(base * SCALE)), doctype)
 		self.assertTrue(names("CRM Order"), "won deals have orders")
+		# the calls per manager and day the app keeps as calls are saved (simple_crm.call_days)
+		self.assertEqual(
+			frappe.db.sql(
+				"""select `manager`, `day`, `calls`, `talk_time` from `tabCRM Call Day`
+				where `manager` like %(users)s order by `manager`, `day`""",
+				{"users": f"{PREFIX.lower()}.%"},
+			),
+			frappe.db.sql(
+				"""select `manager`, date(`started_at`), count(*), sum(`duration`) from `tabCRM Call`
+				where `manager` like %(users)s group by `manager`, date(`started_at`) order by 1, 2""",
+				{"users": f"{PREFIX.lower()}.%"},
+			),
+		)
 		versions = frappe.db.count("Version", {"name": ("like", f"{PREFIX}-%"), "ref_doctype": "CRM Deal"})
 		self.assertGreater(versions, len(names("CRM Deal")) // 2, "deals carry their stage history")
 		teams = frappe.get_all("CRM Sales Team", filters={"name": ("like", f"{PREFIX} %")}, pluck="head")

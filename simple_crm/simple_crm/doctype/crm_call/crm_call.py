@@ -6,6 +6,7 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import flt
 
+from simple_crm import call_days
 from simple_crm.automation.deal_follow_up import record_activity
 from simple_crm.calls import client_of_contact, find_caller
 from simple_crm.client_links import set_client_from
@@ -58,6 +59,10 @@ class CRMCall(Document):
 
 	def on_update(self):
 		self.record_deal_activity()
+		call_days.on_update(self)
+
+	def on_trash(self):
+		call_days.on_trash(self)
 
 	def set_manager(self):
 		"""A call logged by hand is the logging manager's call."""

@@ -221,15 +221,42 @@ def in_period(column: str, conditions: SQLConditions, period) -> SQLConditions:
 def read_calls(period, managers) -> list[frappe._dict]:
 	"""Calls per manager. A call's direction and status are required and have two options each (the form and
 	every other path validate them), so the outbound and missed calls are the rest: two sums fewer per call
-	read (a fifth of the query's time on a year of 1.5 million calls)."""
-	conditions = in_period("`tabCRM Call`.`started_at`", SQLConditions(), period)
-	conditions.add_in("`tabCRM Call`.`manager`", "managers", keys_of(CALL, "manager", managers))
-	conditions.add(visible(CALL))
-	rows = frappe.db.sql(CALLS_SQL.format(conditions=conditions.sql()), conditions.values, as_dict=True)
+	read (a fifth of the query's time on a year of 1.5 million calls).
+
+	A user who sees every call gets the sums of the managers' days (simple_crm.call_days): the period is whole
+	days, and each day's row holds what its calls would add up to (a year: 0.05 s instead of 1 s)."""
+	condition = visible(CALL)
+	if not condition:
+		rows = read_call_days(period, managers)
+	else:
+		conditions = in_period("`tabCRM Call`.`started_at`", SQLConditions(), period)
+		conditions.add_in("`tabCRM Call`.`manager`", "managers", keys_of(CALL, "manager", managers))
+		conditions.add(condition)
+		rows = frappe.db.sql(CALLS_SQL.format(conditions=conditions.sql()), conditions.values, as_dict=True)
 	for row in rows:
 		row.calls_outbound = cint(row.calls) - cint(row.calls_inbound)
 		row.calls_missed = cint(row.calls) - cint(row.calls_answered)
 	return rows
+
+
+def read_call_days(period, managers) -> list[frappe._dict]:
+	conditions = SQLConditions().add(
+		"`tabCRM Call Day`.`day` between %(first_day)s and %(last_day)s",
+		first_day=period.start,
+		last_day=period.end,
+	)
+	conditions.add_in("`tabCRM Call Day`.`manager`", "managers", managers)
+	return frappe.db.sql(
+		f"""select `tabCRM Call Day`.`manager` as manager, sum(`calls`) as calls,
+			sum(`calls_inbound`) as calls_inbound, sum(`calls_answered`) as calls_answered,
+			sum(`talk_time`) as talk_time
+		from `tabCRM Call Day`
+		where {conditions.sql()}
+		group by `tabCRM Call Day`.`manager`
+		having sum(`calls`) != 0""",
+		conditions.values,
+		as_dict=True,
+	)
 
 
 def read_done_tasks(period, managers) -> list[frappe._dict]:
