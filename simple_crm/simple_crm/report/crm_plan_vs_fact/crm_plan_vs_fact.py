@@ -22,7 +22,7 @@ see; a team row only for a team the user sees whole (its head, a director, an ad
 narrow that: a sales manager naming a colleague or another team gets no rows.
 
 Aggregate queries (GROUP BY manager or team and month): the targets, and the won deals read from CRM Deal's
-`won_deals_report_index` (stage_type, won_on, responsible, pipeline, amount, ...) alone.
+`won_deals_index` (stage_type, won_on, responsible, pipeline, amount, ...) alone.
 """
 
 import datetime
