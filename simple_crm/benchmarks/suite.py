@@ -785,6 +785,44 @@ def _progress(row: dict) -> None:
 		print(_peer_line(row), file=sys.stderr, flush=True)
 
 
+# The targets of the figures (server time, full dataset): a row whose operation starts with the prefix is held
+# to `limit` on `measure` (a ratio to the floor or milliseconds). The nightly jobs carry their own
+# (simple_crm.benchmarks.jobs).
+TARGETS = (
+	("REST insert CRM Lead", "ratio_median", 1.3),
+	("REST insert CRM Lead", "ratio_p95", 2.0),
+	("list page ", "median_ms", 150),
+	("count ", "median_ms", 150),
+	("link search ", "median_ms", 100),
+	("report ", "median_ms", 2_000),
+	("import ", "median_ms", 60_000),
+	("exchange ", "median_ms", 10_000),
+)
+
+
+def missed_targets(row: dict) -> list[str]:
+	"""What `row` misses of TARGETS, each saying by how much ([] when it meets them or has none)."""
+	missed = []
+	for prefix, measure, limit in TARGETS:
+		if not row["operation"].startswith(prefix):
+			continue
+		if measure.startswith("ratio"):
+			value = row.get(measure)
+			if value is not None and value > limit:
+				which = "median" if measure == "ratio_median" else "p95"
+				missed.append(
+					f"{which} {value:.2f}x the floor's, target {limit}x: over by {value - limit:.2f}x"
+				)
+		else:
+			value = row["value"].get(measure)
+			if value is not None and value > limit:
+				missed.append(
+					f"median {value:,.0f} ms, target {limit:,} ms: over by {value - limit:,.0f} ms"
+					f" ({value / limit:.2f}x)"
+				)
+	return missed
+
+
 def table(results: dict) -> str:
 	meta = results["meta"]
 	out = [
@@ -795,18 +833,30 @@ def table(results: dict) -> str:
 		HEADER,
 		"-" * len(HEADER),
 	]
+	checked, missed_rows, missed = 0, 0, []
 	for section in ("rest_insert", "in_process", "rest_reads", "reports", "desk", "import", "exchange"):
 		rows = results.get(section) or []
 		for row in rows:
 			out.append(_line(row))
 			if _peer_line(row):
 				out.append(_peer_line(row))
+			if any(row["operation"].startswith(prefix) for prefix, _measure, _limit in TARGETS):
+				checked += 1
+			misses = missed_targets(row)
+			missed_rows += bool(misses)
+			for miss in misses:
+				out.append(f"    target missed: {miss}")
+				missed.append(f"{row['operation']} ({row['user']}, {row['clients']} cl): {miss}")
 			for sample in (
 				row["value"].get("error_samples", [])[:1] + row["floor"].get("error_samples", [])[:1]
 			):
 				out.append(f"    error: {sample[:200]}")
 		if rows:
 			out.append("")
+	if checked:
+		out.append(f"Targets: {checked - missed_rows} of {checked} figures met.")
+		out += [f"  missed: {miss}" for miss in missed]
+		out.append("")
 	out += jobs.table(results.get("jobs") or [])
 	if results.get("profile"):
 		profile = results["profile"]
