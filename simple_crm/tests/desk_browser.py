@@ -37,6 +37,8 @@ from simple_crm.tests.web_server import serve
 
 CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 TIMEOUT_MS = 30_000
+# the board's request for a card dropped into another column (a dropped card stands there before it answers)
+KANBAN_MOVE = "update_order_for_single_card"
 REALTIME_TIMEOUT_MS = 15_000
 PASSWORD = "Desk-test-2026!"
 SCREENSHOTS = Path(get_bench_path()) / "logs" / "simple_crm-tests" / "screenshots"

@@ -6,7 +6,7 @@ chosen is saved with the move."""
 import frappe
 
 from simple_crm.tests import factories
-from simple_crm.tests.desk_browser import DeskBrowserTestCase
+from simple_crm.tests.desk_browser import KANBAN_MOVE, DeskBrowserTestCase
 from simple_crm.tests.sales_org import email
 
 KANBAN = "Deals by Stage"
@@ -120,11 +120,15 @@ class TestLostReasonDialogs(DeskBrowserTestCase):
 			page, card, '.kanban-column[data-column-value="Lost"] .kanban-cards'
 		)
 		dialog.locator('select[data-fieldname="lost_reason"]').select_option(label="Нет бюджета")
-		self.timed(
-			page,
-			"lose a deal on the kanban (dialog answered)",
-			lambda: dialog.locator(".btn-modal-primary").click(),
-		)
+
+		def answer():
+			# the card already stands in the column it was dropped into: the move is done when the board's request
+			# has answered
+			with page.expect_response(lambda r: KANBAN_MOVE in r.url) as moved:
+				dialog.locator(".btn-modal-primary").click()
+			self.assertEqual(moved.value.status, 200, moved.value.text()[:500])
+
+		self.timed(page, "lose a deal on the kanban (dialog answered)", answer)
 		page.locator(f'.kanban-column[data-column-value="Lost"] {card}').wait_for()
 		self.shot(page, "kanban deal lost")
 		frappe.db.rollback()
