@@ -134,3 +134,17 @@ class TestCallDays(SalesOrgTestCase):
 		by_manager = {row.get("manager"): row["calls"] for row in rows}
 		self.assertEqual((by_manager.get(email("sales1")), by_manager.get(email("sales2"))), (1, 0))
 		self.assertFalse([row for row in quiet if row.get("calls")])
+
+	def test_only_a_system_manager_reads_the_days(self):
+		"""The days are the report's: the CRM's roles read calls, not these rows, and nobody writes them but
+		the calls themselves."""
+		self.make_calls()
+		for key in ("sales1", "head_a", "director"):
+			with self.set_user(email(key)):
+				self.assertFalse(frappe.has_permission("CRM Call Day", "read"), key)
+				with self.assertRaises(frappe.PermissionError):
+					frappe.get_list("CRM Call Day", fields=["manager", "calls"])
+		admin = factories.make_user(roles=("System Manager",)).name
+		self.assertTrue(frappe.has_permission("CRM Call Day", "read", user=admin))
+		for ptype in ("write", "create", "delete"):
+			self.assertFalse(frappe.has_permission("CRM Call Day", ptype, user=admin), ptype)

@@ -184,3 +184,21 @@ class TestConditionForms(SalesOrgRecordsTestCase):
 		)
 		self.assertEqual(figure.status_code, 200, figure.text[:300])
 		self.assertEqual(flt(figure.data, 2), flt(sum(flt(d.amount) for d in open_deals), 2))
+
+	def test_the_workspace_requests_count_the_whole_set(self):
+		"""The requests of the workspace's charts and cards build their conditions as a list's count does; a
+		list's page does not."""
+		counting = (
+			"frappe.desk.reportview.get_count",
+			"frappe.desk.doctype.dashboard_chart.dashboard_chart.get",
+			"frappe.desk.doctype.number_card.number_card.get_result",
+			"frappe.desk.doctype.number_card.number_card.get_percentage_difference",
+		)
+		try:
+			for cmd in (*counting, "frappe.desk.reportview.get"):
+				frappe.form_dict.cmd = cmd
+				rules.before_request()
+				self.assertEqual(bool(frappe.local.flags.crm_whole_set), cmd in counting, cmd)
+		finally:
+			frappe.form_dict.pop("cmd", None)
+			frappe.local.flags.crm_whole_set = None
