@@ -73,6 +73,7 @@ def after_migrate():
 	add_reference_indexes()
 	add_search_indexes()
 	frappe.get_attr("simple_crm.integrations.spreadsheet_import.add_custom_fields")()
+	frappe.get_attr("simple_crm.integrations.spreadsheet_import.make_import_log_transactional")()
 	frappe.get_attr("simple_crm.automation.notifications.seed_example_notifications")()
 	frappe.get_attr(
 		"simple_crm.simple_crm.report.crm_manager_activity.crm_manager_activity.add_communication_index"

@@ -61,8 +61,17 @@ def before_lead_insert(doc, method=None) -> None:
 	doc.flags[DEFER_FLAG] = True
 
 
+# set while a spreadsheet import commits its rows in groups (simple_crm.integrations.spreadsheet_import): the
+# group's new leads, which get one job between them once the group has committed
+GROUP = "crm_new_lead_group"
+
+
 def on_lead_insert(doc, method=None) -> None:
 	"""CRM Lead after_insert: the rest is done by a job once this transaction commits."""
+	group = getattr(frappe.local, GROUP, None)
+	if group is not None:
+		group.append(doc.name)
+		return
 	try:
 		frappe.enqueue(
 			"simple_crm.automation.new_leads.process_new_lead",
@@ -74,6 +83,32 @@ def on_lead_insert(doc, method=None) -> None:
 	except redis_exceptions.ConnectionError:
 		# the lead is saved all the same; catch_up does its job within minutes
 		frappe.log_error(title="simple_crm: new-lead job not queued")
+
+
+def enqueue_group(leads: list[str]) -> None:
+	"""One job for the new leads of an import's group of rows, queued once the group has committed."""
+	if not leads:
+		return
+	try:
+		frappe.enqueue(
+			"simple_crm.automation.new_leads.process_new_leads",
+			queue="short",
+			enqueue_after_commit=True,
+			leads=list(leads),
+		)
+	except redis_exceptions.ConnectionError:
+		frappe.log_error(title="simple_crm: new-lead job not queued")
+
+
+def process_new_leads(leads: list[str]) -> str:
+	"""The job of an import's group of new leads: each lead's work in a transaction of its own."""
+	run = JobRun(JOB)
+	values = settings()
+	for name in leads:
+		with run.item(name):
+			for what in handle_new_lead(name, values):
+				run.count(what)
+	return run.finish()
 
 
 def process_new_lead(lead: str) -> str:

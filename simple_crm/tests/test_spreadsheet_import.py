@@ -440,3 +440,175 @@ class TestLargeSpreadsheet(ImportCase):
 def phone_digits(text: str) -> str:
 	digits = "".join(ch for ch in text if ch.isdigit())
 	return digits[-10:]
+
+
+def series_now(doctype: str) -> tuple[str, int]:
+	"""The prefix the doctype's naming series has today and its counter."""
+	from frappe.model.naming import NamingSeries
+
+	prefix = NamingSeries(frappe.get_meta(doctype).autoname).get_prefix()
+	return prefix, frappe.db.get_value("Series", prefix, "current", order_by=None) or 0
+
+
+def group_jobs(leads: list[str]) -> list:
+	"""The queued jobs of new leads' groups that hold any of `leads` (no worker runs in the tests)."""
+	from frappe.utils.background_jobs import get_queue
+
+	return [
+		job
+		for job in get_queue("short").get_jobs()
+		if job.kwargs.get("method") == "simple_crm.automation.new_leads.process_new_leads"
+		and job.kwargs.get("site") == frappe.local.site
+		and set(job.kwargs["kwargs"]["leads"]) & set(leads)
+	]
+
+
+class TestRowsCommittedInGroups(ImportCase):
+	"""The CRM's rows are committed in groups: a failed row is undone alone, the records are numbered without
+	gaps from a block of their series reserved per group, and the new leads of a group get one job."""
+
+	def tearDown(self):
+		from simple_crm.tests.test_automation_leads import remove_leads
+
+		leads = [name for doctype, name in self.made if doctype == "CRM Lead"]
+		for name in self.imports:
+			leads += frappe.get_all(
+				"Data Import Log", filters={"data_import": name, "success": 1}, pluck="docname"
+			)
+		for job in group_jobs(leads):
+			job.delete()
+		remove_leads(leads)
+		super().tearDown()
+
+	def test_a_file_over_three_groups(self):
+		existing_phone = factories.unique_mobile()
+		self.keep(factories.make_lead(lead_name="Уже есть", phone=existing_phone, email=None))
+		run = frappe.generate_hash(length=6)
+		rows = [["Имя", "Телефон", "E-mail"]]
+		rows += [[f"Группа {k}", "", f"group-{run}-{k}@example.ru"] for k in range(130)]
+		rows[12] = ["Неверный адрес", "", "это не почта"]
+		rows[72] = ["Неверный адрес", "", "и это не почта"]
+		rows[22] = ["Дубль строки", "", f"group-{run}-5@example.ru"]
+		rows[82] = ["Дубль лида", existing_phone, ""]
+		prefix, before = series_now("CRM Lead")
+
+		data_import, summary = self.run_import("CRM Lead", csv_bytes(rows), "groups.csv", SKIP)
+
+		self.assertEqual(
+			summary["counts"], {**zero(), "Created": 126, "Skipped as Duplicate": 2, "Rejected": 2}
+		)
+		self.assertEqual(data_import.status, "Partial Success")
+		self.assertEqual(
+			[line["rows"][0] for line in summary["rows"] if line["outcome"] == "Rejected"], [13, 73]
+		)
+		created = [line["record"] for line in summary["rows"] if line["outcome"] == "Created"]
+		# in the file's order, without a gap for the rows that made no record
+		self.assertEqual(created, [f"{prefix}{before + k:05d}" for k in range(1, 127)])
+		# and the block's numbers no row took went back to the series
+		self.assertEqual(series_now("CRM Lead"), (prefix, before + 126))
+		stored = frappe.get_all("CRM Lead", filters={"email": ("like", f"group-{run}-%")}, pluck="name")
+		self.assertEqual(sorted(stored), sorted(created))
+		# one job a group, holding its new leads and nothing else
+		jobs = group_jobs(created)
+		queued = [lead for job in jobs for lead in job.kwargs["kwargs"]["leads"]]
+		self.assertEqual(sorted(queued), sorted(created))
+		self.assertEqual(len(jobs), 3)
+		# what the worker runs, run here: every lead gets its new-lead work once
+		for job in jobs:
+			frappe.set_user(job.kwargs["user"])
+			frappe.get_attr(job.kwargs["method"])(**job.kwargs["kwargs"])
+		frappe.set_user("Administrator")
+		marks = frappe.get_all(
+			"CRM Automation Mark", filters={"reference_name": ("in", created)}, pluck="reference_name"
+		)
+		self.assertEqual(sorted(marks), sorted(created))
+
+	def test_an_import_that_dies_halfway_keeps_each_row_with_its_log_and_a_retry_does_the_rest(self):
+		from unittest import mock
+
+		from simple_crm.automation import new_leads
+		from simple_crm.tests.test_automation_leads import Crash
+
+		run = frappe.generate_hash(length=6)
+		rows = [["Имя", "Телефон", "E-mail"]]
+		rows += [[f"Обрыв {k}", "", f"halfway-{run}-{k}@example.ru"] for k in range(130)]
+		frappe_on_lead_insert, inserted = new_leads.on_lead_insert, []
+
+		def dies_on_the_seventieth(doc, method=None):
+			inserted.append(doc.name)
+			if len(inserted) == 70:
+				raise Crash  # a killed worker: nothing catches it, nothing after it runs
+			return frappe_on_lead_insert(doc, method)
+
+		with mock.patch.object(new_leads, "on_lead_insert", dies_on_the_seventieth):
+			with self.assertRaises(Crash):
+				self.run_import("CRM Lead", csv_bytes(rows), "halfway.csv", SKIP)
+		frappe.db.rollback()
+		data_import = frappe.get_doc("Data Import", self.imports[-1])
+
+		def stored() -> list[str]:
+			return frappe.get_all("CRM Lead", filters={"email": ("like", f"halfway-{run}-%")}, pluck="name")
+
+		def logged() -> list[str]:
+			return frappe.get_all(
+				"Data Import Log", filters={"data_import": data_import.name, "success": 1}, pluck="docname"
+			)
+
+		# the first group was committed with its logs; the second went with the crash, logs and all
+		self.assertEqual(len(stored()), 50)
+		self.assertEqual(sorted(stored()), sorted(logged()))
+		frappe.set_user(IMPORTER)
+		try:
+			data_import.start_import()
+		finally:
+			frappe.set_user("Administrator")
+		self.assertEqual(frappe.db.get_value("Data Import", data_import.name, "status"), "Success")
+		self.assertEqual(len(stored()), 130)
+		self.assertEqual(sorted(stored()), sorted(logged()))
+
+	def test_a_failed_row_is_undone_with_what_it_queued(self):
+		from simple_crm.integrations.spreadsheet_import import RowGroups
+
+		with RowGroups("CRM Lead", 50) as rows:
+			rows.start_row(frappe._dict())
+			callbacks = len(frappe.db.after_commit._functions)
+			failed = factories.make_lead(lead_name="Строка с ошибкой")
+			self.assertEqual(rows.new_leads, [failed.name])
+			self.assertGreater(len(frappe.db.after_commit._functions), callbacks)
+			frappe.db.rollback()  # what the importer does after a row that failed
+			self.assertEqual(rows.new_leads, [])
+			self.assertEqual(len(frappe.db.after_commit._functions), callbacks)
+			self.assertNotIn(failed.name, str(getattr(frappe.local, "_realtime_log", [])))
+			rows.start_row(frappe._dict())
+			kept = factories.make_lead(lead_name="Следующая строка")
+			frappe.db.commit()  # the importer's commit after a row: the group stays open
+			self.assertEqual(rows.new_leads, [kept.name])
+		self.made.append(("CRM Lead", kept.name))
+		frappe.db.rollback()
+		self.assertFalse(frappe.db.exists("CRM Lead", {"email": failed.email}))
+		self.assertTrue(frappe.db.exists("CRM Lead", {"email": kept.email}), "committed as the group ended")
+		# the failed row's number went back with it (its series update was undone): the next row has it
+		self.assertEqual(kept.name, failed.name)
+		self.assertEqual([job.kwargs["kwargs"]["leads"] for job in group_jobs([kept.name])], [[kept.name]])
+
+	def test_numbers_go_back_only_while_nobody_took_one_after_the_block(self):
+		from simple_crm.integrations.spreadsheet_import import RowGroups
+
+		prefix, before = series_now("CRM Lead")
+		with RowGroups("CRM Lead", 50, names=True) as rows:
+			self.assertEqual(rows.start_row(frappe._dict()), f"{prefix}{before + 1:05d}")
+			self.assertEqual(series_now("CRM Lead")[1], before + 50, "the block is reserved and committed")
+			frappe.db.rollback()
+		self.assertEqual(series_now("CRM Lead")[1], before, "nothing was numbered: all of it went back")
+
+		with RowGroups("CRM Lead", 50, names=True) as rows:
+			rows.start_row(frappe._dict())
+			frappe.db.rollback()
+			# a record numbered by Frappe's series while the block is out, as a lead from the website would be
+			other = factories.make_lead(lead_name="С сайта")
+			frappe.db.commit()
+		self.made.append(("CRM Lead", other.name))
+		self.assertEqual(other.name, f"{prefix}{before + 51:05d}")
+		self.assertEqual(
+			series_now("CRM Lead")[1], before + 51, "the block stays taken: no name is given twice"
+		)
