@@ -1,9 +1,10 @@
 """A spreadsheet import of 10,000 leads, beside the same import of 10,000 ToDos.
 
 Both go through Frappe's Data Import as the background job runs it (`start_import`, in this process): the
-file parsed, each row inserted through its controller, its log row written and committed. The leads'
-import has the CRM's duplicate handling on (Skip), every lead a new phone and e-mail, so every row is
-created. What the imports made is removed at the end with bulk deletes (the leads, their duplicate index,
+file parsed, each row inserted through its controller and its log row written. The ToDos are committed row
+by row, as Frappe's importer does; the leads 50 rows at a time, as the app's imports of its records are
+(simple_crm.integrations.spreadsheet_import). The leads' import has the CRM's duplicate handling on (Skip),
+every lead a new phone and e-mail, so every row is created. What the imports made is removed at the end with bulk deletes (the leads, their duplicate index,
 search, version and assignment rows, the call-back jobs' marks, the import and its logs), so the figure
 does not include the clean-up.
 """
