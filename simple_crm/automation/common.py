@@ -162,10 +162,13 @@ def in_language(user: str):
 
 
 def outgoing_email_ready() -> bool:
-	"""Whether the site has an outgoing e-mail account to queue mail through."""
+	"""Whether the site has an outgoing e-mail account to queue mail through. While e-mails are muted, Frappe
+	answers a site without one with a stand-in account that has no address, on which queuing an e-mail fails:
+	that is no account either."""
 	from frappe.email.doctype.email_account.email_account import EmailAccount
 
-	return bool(EmailAccount.find_outgoing(_raise_error=False))
+	account = EmailAccount.find_outgoing(_raise_error=False)
+	return bool(account and account.get("email_id"))
 
 
 def desk_link(doctype: str, name: str) -> str:

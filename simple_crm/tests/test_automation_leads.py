@@ -400,3 +400,20 @@ class TestDistributionAfterCommit(SalesOrgTestCase):
 		self.assertIn(
 			frappe.db.get_value("CRM Lead", lead.name, "responsible"), (email("sales1"), email("sales2"))
 		)
+
+
+class TestNoticesWithoutAnOutgoingAccount(SalesOrgTestCase):
+	def test_a_muted_site_without_an_outgoing_account_gets_the_notice_in_the_desk_only(self):
+		from simple_crm.automation.common import notify, outgoing_email_ready
+
+		frappe.db.set_value("Email Account", {"enable_outgoing": 1}, "enable_outgoing", 0)
+		frappe.local.outgoing_email_account = {}
+		self.addCleanup(lambda: setattr(frappe.local, "outgoing_email_account", {}))
+		self.assertTrue(frappe.flags.mute_emails)
+		self.assertFalse(outgoing_email_ready(), "Frappe's stand-in account of a muted site has no address")
+		errors = frappe.db.count("Error Log")
+		lead = factories.make_lead().name
+		notify(email("sales1"), "Перезвонить клиенту", reference_doctype="CRM Lead", reference_name=lead)
+		self.assertEqual(notifications_for(email("sales1"), lead), ["Перезвонить клиенту"])
+		self.assertEqual(queued_emails(email("sales1"), lead), [])
+		self.assertEqual(frappe.db.count("Error Log"), errors)
