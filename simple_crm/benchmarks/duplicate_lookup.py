@@ -14,10 +14,9 @@ import statistics
 import time
 
 import frappe
-from frappe.query_builder.terms import NamedParameterWrapper
 from frappe.utils import now
 
-from simple_crm.duplicates import CONTACT_POINT, lookup, lookup_query
+from simple_crm.duplicates import CONTACT_POINT, lookup, lookup_statement
 
 CHUNK = 10_000
 
@@ -82,9 +81,8 @@ def analyze_index_table() -> None:
 
 def explain(points) -> list[dict]:
 	"""EXPLAIN of exactly the statement and parameters `lookup(points)` sends to the database."""
-	params = NamedParameterWrapper()
-	sql = lookup_query(points).get_sql(param_wrapper=params)
-	return frappe.db.sql("explain " + sql, params.get_parameters(), as_dict=True)
+	statement, values = lookup_statement(points)
+	return frappe.db.sql("explain " + statement, values, as_dict=True)
 
 
 def _timings(fn, args_list) -> dict:

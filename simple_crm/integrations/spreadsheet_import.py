@@ -262,6 +262,12 @@ class RowGroups:
 
 	def start_row(self, doc) -> str | None:
 		"""Before a row is imported: its savepoint and marks; the name it gets, if the group names it."""
+		# Frappe notes each document being saved in `currently_saving` and drops it after the save, by the name
+		# it has then: a document named during its insert stays noted under no name, and the list, which every
+		# save searches, grows by a row or two with each row of the file. Between rows nothing is being saved.
+		frappe.flags.currently_saving[:] = [
+			(doctype, name) for doctype, name in frappe.flags.currently_saving if name is not None
+		]
 		name = None
 		if self.series and not doc.get("name"):
 			name = self.next_name()
