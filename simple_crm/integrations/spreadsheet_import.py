@@ -35,7 +35,9 @@ what it had queued for after the commit; a group's records go in with their Data
 commit, so an import that stops halfway has each row either imported and logged, or neither (Frappe's
 "Retry" imports the rows that are not logged). Frappe keeps that log in a MyISAM table, outside transactions;
 the app makes it InnoDB (`make_import_log_transactional`, on install and migrate), and leaves the rows to
-Frappe's own commits while it is not. The new leads of a group get one job between them
+Frappe's own commits while it is not. Once it is, the imports of every doctype undo a failed row alone (their
+rows committed one by one, as Frappe does): Frappe's rollback of the whole transaction would take back the log
+lines of the rows that failed before it, which wait for the next commit. The new leads of a group get one job between them
 (simple_crm.automation.new_leads).
 """
 
@@ -186,9 +188,15 @@ def install() -> None:
 		return record
 
 	def import_data(self, *args, **kwargs):
-		if self.doctype not in TRACKED_DOCTYPES or not import_log_transactional():
+		if not import_log_transactional():
 			return frappe_import_data(self, *args, **kwargs)
-		with RowGroups(self.doctype, ROWS_PER_COMMIT, names=self.import_type == INSERT):
+		# With the log in a transactional table, Frappe's rollback after a failed row would also take back the
+		# log lines of the rows that failed before it (they wait for the next commit): every import undoes a
+		# failed row alone. Other doctypes' rows are committed one by one, as Frappe does.
+		tracked = self.doctype in TRACKED_DOCTYPES
+		with RowGroups(
+			self.doctype, ROWS_PER_COMMIT if tracked else 1, names=tracked and self.import_type == INSERT
+		):
 			return frappe_import_data(self, *args, **kwargs)
 
 	def process_doc(self, doc):
