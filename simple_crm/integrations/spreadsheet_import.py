@@ -47,9 +47,10 @@ import re
 
 import frappe
 from frappe import _
-from frappe.utils import cint, cstr, strip_html
+from frappe.utils import cstr, strip_html
 
 from simple_crm.duplicates import TRACKED_DOCTYPES
+from simple_crm.utils import series
 
 FIELD = "crm_duplicate_action"
 SKIP, MERGE, WARN = "Skip", "Merge", "Import with Warning"
@@ -235,7 +236,7 @@ class RowGroups:
 		self.new_leads: list[str] = []
 		# new records named by a plain naming series take their numbers from a block reserved for a group and
 		# committed at once, so the series' row is not locked while the group is open
-		self.series = plain_series(doctype) if names else None
+		self.autoname = plain_series(doctype) if names else None
 		self.prefix, self.digits = None, 0
 		self.numbers: collections.deque[int] = collections.deque()
 		self.block_end = 0
@@ -277,7 +278,7 @@ class RowGroups:
 			(doctype, name) for doctype, name in frappe.flags.currently_saving if name is not None
 		]
 		name = None
-		if self.series and not doc.get("name"):
+		if self.autoname and not doc.get("name"):
 			name = self.next_name()
 			doc.name = name
 		self.db.savepoint(SAVEPOINT)
@@ -294,7 +295,7 @@ class RowGroups:
 	def next_name(self) -> str:
 		from frappe.model.naming import NamingSeries
 
-		prefix = NamingSeries(self.series).get_prefix()
+		prefix = NamingSeries(self.autoname).get_prefix()
 		if prefix != self.prefix or not self.numbers:
 			self.end_group()
 			self.return_numbers()
@@ -303,17 +304,10 @@ class RowGroups:
 		return f"{self.prefix}{self.numbers.popleft():0{self.digits}d}"
 
 	def reserve(self, prefix: str) -> None:
-		current = frappe.db.sql("select `current` from `tabSeries` where `name` = %s for update", prefix)
-		start = cint(current[0][0]) if current else 0
-		if current:
-			frappe.db.sql(
-				"update `tabSeries` set `current` = %s where `name` = %s", (start + self.size, prefix)
-			)
-		else:
-			frappe.db.sql("insert into `tabSeries` (`name`, `current`) values (%s, %s)", (prefix, self.size))
-		self.prefix, self.digits = prefix, self.series.count("#")
-		self.numbers = collections.deque(range(start + 1, start + self.size + 1))
-		self.block_end = start + self.size
+		start = series.reserve(prefix, self.size)
+		self.prefix, self.digits = prefix, self.autoname.count("#")
+		self.numbers = collections.deque(range(start, start + self.size))
+		self.block_end = start + self.size - 1
 
 	def give_back(self, name: str) -> None:
 		"""A number taken by a row that made no record: the next row takes it."""
@@ -324,10 +318,7 @@ class RowGroups:
 	def return_numbers(self) -> None:
 		"""The block's numbers no row took go back to the series, unless others were numbered since."""
 		if self.prefix and self.numbers:
-			frappe.db.sql(
-				"update `tabSeries` set `current` = %s where `name` = %s and `current` = %s",
-				(self.numbers[0] - 1, self.prefix, self.block_end),
-			)
+			series.give_back(self.prefix, self.numbers[0], self.block_end)
 			self.real_commit()
 		self.numbers.clear()
 

@@ -22,10 +22,11 @@ import re
 
 import frappe
 from frappe.model.naming import make_autoname
-from frappe.utils import cint, cstr
+from frappe.utils import cstr
 from frappe.utils.global_search import get_formatted_value, sync_values
 
 from simple_crm.duplicates import CONTACT_POINT, contact_points
+from simple_crm.utils import series
 
 ROWS_PER_STATEMENT = 500
 SERIES = re.compile(r"^(?P<prefix>[^#.]*)\.(?P<digits>#+)$")
@@ -92,14 +93,8 @@ def reserve_names(doctype: str, count: int) -> list[str]:
 	if not match:
 		raise ValueError(f"{doctype} is not named by a plain naming series")
 	prefix, digits = match["prefix"], len(match["digits"])
-	current = frappe.db.sql("select `current` from `tabSeries` where `name` = %s for update", prefix)
-	if current and current[0][0] is not None:
-		start = cint(current[0][0])
-		frappe.db.sql("update `tabSeries` set `current` = %s where `name` = %s", (start + count, prefix))
-	else:
-		start = 0
-		frappe.db.sql("insert into `tabSeries` (`name`, `current`) values (%s, %s)", (prefix, count))
-	return [f"{prefix}{number:0{digits}d}" for number in range(start + 1, start + count + 1)]
+	first = series.reserve(prefix, count)
+	return [f"{prefix}{number:0{digits}d}" for number in range(first, first + count)]
 
 
 class Writer:

@@ -39,3 +39,30 @@ def test_a_missed_target_says_by_how_much():
 def test_a_figure_not_measured_misses_nothing():
 	assert missed_targets(row("report Duplicates", median_ms=None)) == []
 	assert missed_targets(row("REST insert CRM Lead", ratio_median=None, ratio_p95=None)) == []
+
+
+def throughput_row(value_req_s, floor_req_s):
+	return {
+		"operation": "web-to-lead inquiry",
+		"user": "Guest",
+		"clients": 4,
+		"value": {"median_ms": 83.0, "p95_ms": 101.0, "req_s": value_req_s},
+		"floor": {"median_ms": 34.0, "p95_ms": 39.0, "req_s": floor_req_s},
+		"ratio_median": 2.4,
+		"ratio_p95": 2.6,
+	}
+
+
+def test_website_inquiries_are_held_to_the_floors_throughput_not_its_latency():
+	assert missed_targets(throughput_row(117.0, 116.5)) == []
+	assert missed_targets(throughput_row(46.8, 116.5)) == [
+		"46.8 requests a second, the floor's 116.5: short by 69.7 (0.40x)"
+	]
+	assert missed_targets(throughput_row(None, 116.5)) == []
+
+
+def test_the_duplicate_lookup_is_held_to_five_milliseconds():
+	assert missed_targets(row("duplicate lookup (phone and e-mail)", median_ms=0.3)) == []
+	assert missed_targets(row("duplicate lookup (phone and e-mail)", median_ms=6.0)) == [
+		"median 6 ms, target 5 ms: over by 1 ms (1.20x)"
+	]
