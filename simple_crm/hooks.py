@@ -408,6 +408,8 @@ before_job.append("simple_crm.replica.before_job")
 override_whitelisted_methods["frappe.website.doctype.web_form.web_form.accept"] = (
 	"simple_crm.api.web_to_lead.accept"
 )
+# an accepted inquiry is handled by a job; those whose job was lost, or whose retry is due, within a minute
+scheduler_events["cron"]["* * * * *"].append("simple_crm.integrations.web_to_lead.catch_up")
 
 # e-mail (simple_crm.integrations.email): the mail of the CRM Inbox lands on the CRM's records (a new lead for an
 # unknown sender), and e-mails written about CRM records go out through the company's default outgoing account;

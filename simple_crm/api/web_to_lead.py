@@ -5,7 +5,8 @@
   override_whitelisted_methods) sends new submissions of web forms for CRM Lead through the same checks,
   duplicate handling and answer; every other web form goes on to Frappe.
 
-Both answer {"ok": true} whether the person was known or not.
+Both answer {"ok": true} once the inquiry is accepted (recorded, with its job queued), whether the person is known
+or not.
 """
 
 import functools
@@ -48,7 +49,7 @@ def submit():
 		payload.update(loggable(data))
 		web_to_lead.check_form_key(data)
 		web_to_lead.check_honeypot(data)
-		web_to_lead.receive(web_to_lead.read_inquiry(data), entry)
+		web_to_lead.record(web_to_lead.read_inquiry(data), entry)
 	return answer()
 
 
@@ -86,13 +87,12 @@ def accept_inquiry(data: str | dict | None):
 			)
 		values = web_to_lead.from_web_form(values)
 		web_to_lead.check_honeypot(values)
-		web_to_lead.receive(web_to_lead.read_inquiry(values), entry)
+		web_to_lead.record(web_to_lead.read_inquiry(values), entry)
 	return answer()
 
 
 def answer() -> dict:
-	"""The same answer for a new and a known person: messages the insert may have left (a possible duplicate
-	of someone) are not for the caller."""
+	"""The same answer for a new and a known person, and no message the checks may have left."""
 	frappe.clear_messages()
 	return {"ok": True}
 

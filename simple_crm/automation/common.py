@@ -18,6 +18,7 @@ from contextlib import contextmanager
 import frappe
 from frappe import _
 from frappe.utils import cint, flt, get_url_to_form, now_datetime
+from frappe.utils.data import cast_fieldtype
 
 from simple_crm.permissions.roles import HEAD_OF_SALES
 
@@ -28,15 +29,19 @@ SYSTEM_USER = "Administrator"
 
 
 def settings() -> frappe._dict:
-	"""The settings, every field present: a value never saved takes the field's default."""
+	"""The settings, every field present: a value never saved takes the field's default.
+
+	Read with one plain query (every public request of the channels reads them; Frappe's get_singles_dict
+	builds and checks its query each time) and cast as get_singles_dict(cast=True) casts."""
 	meta = frappe.get_meta(SETTINGS)
-	stored = frappe.db.get_singles_dict(SETTINGS, cast=True)
+	stored = dict(frappe.db.sql("select field, value from `tabSingles` where doctype = %s", SETTINGS))
 	values = frappe._dict()
 	for df in meta.fields:
 		if df.fieldtype in ("Section Break", "Column Break", "Tab Break"):
 			continue
-		value = stored.get(df.fieldname)
-		if df.fieldname not in stored and df.default is not None:
+		if df.fieldname in stored:
+			value = cast_fieldtype(df.fieldtype, stored[df.fieldname], show_warning=False)
+		else:
 			value = df.default
 		if df.fieldtype in ("Check", "Int"):
 			value = cint(value)

@@ -1,13 +1,16 @@
 """Benchmark parts `weblead` and `lookup`: website inquiries over HTTP, and the duplicate lookup on the site's index.
 
 `weblead`, against the suite's gunicorn: inquiries of new people posted to the websites' endpoint
-(`simple_crm.api.web_to_lead.submit`, as a guest with the form key, each with a new name, mobile and e-mail, so
-each becomes a lead with its log row and its timeline note), by 4 and 16 concurrent clients, beside the REST
-insert of a ToDo by Administrator with as many clients in the same run (a guest may write no bare doctype). The
-target is throughput: at least the floor's requests per second. For the run the channel is switched on, with a
-form key of the run's own and a rate limit no run reaches; the settings, and the rate limiter's count of the
-load's address, are put back after it. The leads go with the suite's records (their e-mails are the suite's), and
-so do the run's log rows.
+(`simple_crm.api.web_to_lead.submit`, as a guest with the form key, each with a new name, mobile and e-mail), by
+4 and 16 concurrent clients, beside the REST insert of a ToDo by Administrator with as many clients in the same
+run (a guest may write no bare doctype). The target is throughput: at least the floor's requests per second. The
+request accepts an inquiry (its log row, its job queued); the suite runs no worker, so after each load the run's
+inquiries are handled here, one after another, as a worker runs their jobs (`web_to_lead.process`): each becomes
+a lead with its timeline note. That is the row "inquiry handled by its job", beside a ToDo inserted and committed
+in this process (no target: it says how many inquiries a second one worker turns into leads). For the run the
+channel is switched on, with a form key of the run's own and a rate limit no run reaches; the settings, and the
+rate limiter's count of the load's address, are put back after it. The leads go with the suite's records (their
+e-mails are the suite's), and so do the run's log rows and their queued jobs.
 
 `lookup`, in this process: the duplicate check's lookup (`simple_crm.duplicates.lookup`) of the phone and
 e-mail of 200 leads picked at random from the index, beside Frappe's lookup of the same leads' assignments
@@ -19,9 +22,11 @@ import random
 import time
 
 import frappe
+from frappe.utils.background_jobs import create_job_id, get_redis_conn
 from frappe.utils.password import get_decrypted_password, remove_encrypted_password, set_encrypted_password
 
 from simple_crm.benchmarks import suite
+from simple_crm.integrations import web_to_lead
 
 SETTINGS = "Simple CRM Settings"
 METHOD = "simple_crm.api.web_to_lead.submit"
@@ -91,6 +96,70 @@ def _guest_load(site: str, port: int, body: str, clients: int, requests: int, se
 	return figures
 
 
+def _accepted(started: str) -> list[str]:
+	"""The run's inquiries accepted and not handled yet (their log rows), oldest first."""
+	return frappe.get_all(
+		"CRM Integration Log",
+		filters={
+			"channel": CHANNEL,
+			"status": web_to_lead.RECEIVED,
+			"creation": (">=", started),
+			"payload": ("like", f"%@{suite.DOMAIN}%"),
+		},
+		pluck="name",
+		order_by="creation",
+	)
+
+
+def _forget_queued(logs: list[str]) -> None:
+	"""Drop the queued jobs of the run's inquiries (handled here, or about to be removed)."""
+	from rq.job import Job
+
+	connection = get_redis_conn()
+	for log in logs:
+		try:
+			Job.fetch(create_job_id(web_to_lead.job_id(log)), connection=connection).delete()
+		except Exception:
+			pass  # none queued (or already gone)
+
+
+def _handle(started: str, admin_user: str) -> dict:
+	"""The run's accepted inquiries handled as a worker runs their jobs, one after another, beside as many ToDos
+	inserted and committed in this process."""
+	logs = _accepted(started)
+	_forget_queued(logs)
+	results = []
+	for log in logs:
+		began = time.perf_counter()
+		outcome = web_to_lead.process(log)
+		results.append(((time.perf_counter() - began) * 1000, outcome))
+	frappe.set_user(admin_user)
+	tag = frappe.generate_hash(length=8)
+	floor_times = []
+	for n in range(len(logs)):
+		began = time.perf_counter()
+		frappe.get_doc(suite._todo_doc(tag, n, None)).insert()
+		frappe.db.commit()
+		floor_times.append((time.perf_counter() - began) * 1000)
+	frappe.set_user("Administrator")
+	times = [elapsed for elapsed, _outcome in results]
+	value = suite.summarise(times, sum(times) / 1000)
+	value["errors"] = sum(outcome != "handled" for _elapsed, outcome in results)
+	floor = suite.summarise(floor_times, sum(floor_times) / 1000)
+	floor["errors"] = 0
+	row = {
+		"operation": "inquiry handled by its job",
+		"user": "system",
+		"clients": 1,
+		"value": value,
+		"floor": floor,
+		"ratio_median": suite.ratio(value["median_ms"], floor["median_ms"]),
+		"ratio_p95": suite.ratio(value["p95_ms"], floor["p95_ms"]),
+	}
+	suite._progress(row)
+	return row
+
+
 def time_inquiries(
 	site: str, port: int, admin, clients: list[int], requests: int, seconds: float, rng: random.Random
 ) -> list[dict]:
@@ -125,8 +194,11 @@ def time_inquiries(
 			row["ratio_p95"] = suite.ratio(row["value"]["p95_ms"], row["floor"]["p95_ms"])
 			rows.append(row)
 			suite._progress(row)
+			rows.append(_handle(started, admin.user))
 	finally:
 		frappe.db.rollback()
+		frappe.set_user("Administrator")
+		_forget_queued(_accepted(started))
 		_apply(before)
 		# the run's own log rows (its inquiries carry the suite's e-mails), and its count at Frappe's rate limiter,
 		# which would turn away inquiries from this address for the rest of the limit's window

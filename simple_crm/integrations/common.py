@@ -11,6 +11,9 @@ A public endpoint runs its work inside `inbound()`:
         entry.reference_doctype, entry.reference_name = "CRM Call", call.name
         entry.summary = "call answered"
 
+Work accepted now and done later by a job sets the row's status (Received), its extra fields (`entry.row_values`)
+and `entry.logged`, called with the row's name once it is written (to queue the job).
+
 A refusal (any Frappe error with a 4xx status: validation, permission, signature, size) rolls back
 everything the request wrote, logs the message as Rejected in a transaction of its own and is raised
 again, so the caller gets the 4xx with the message and nothing is half-written. Any other exception is
@@ -24,7 +27,7 @@ from contextlib import contextmanager
 
 import frappe
 from frappe import _
-from frappe.utils import cint, now_datetime
+from frappe.utils import cint, now_datetime, strip_html
 
 LOG = "CRM Integration Log"
 SETTINGS = "Simple CRM Settings"
@@ -104,6 +107,21 @@ def secret(fieldname: str) -> str | None:
 	return get_decrypted_password(SETTINGS, SETTINGS, fieldname, raise_exception=False) or None
 
 
+def last_message() -> str:
+	"""The last message Frappe showed in this request or job (what a user would have been told), as text."""
+	log = getattr(frappe.local, "message_log", None) or []
+	if not log:
+		return ""
+	entry = log[-1]
+	if isinstance(entry, str):
+		try:
+			entry = frappe.parse_json(entry)
+		except Exception:
+			return strip_html(entry)
+	message = entry.get("message") if isinstance(entry, dict) else entry
+	return strip_html(str(message or ""))
+
+
 def hmac_sha256(key: str, message: bytes) -> str:
 	return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
 
@@ -151,7 +169,11 @@ def write_log(
 	reference_name: str | None = None,
 	**values,
 ):
-	"""One CRM Integration Log row (as the system: public endpoints run as Guest)."""
+	"""One CRM Integration Log row (as the system: public endpoints run as Guest).
+
+	Written as a plain row (named, stamped, inserted) without a document's save: the log has no controller
+	and nothing to validate that this function does not make sure of (its texts are cut to the fields'
+	lengths, its selects are this module's values), and every request of a public endpoint writes one."""
 	doc = frappe.get_doc(
 		{
 			"doctype": LOG,
@@ -160,7 +182,7 @@ def write_log(
 			"status": status,
 			"event_id": (event_id or "")[:140] or None,
 			"received_on": now_datetime(),
-			"remote_address": remote_address() if direction == "Inbound" else None,
+			"remote_address": ((remote_address() or "")[:140] or None) if direction == "Inbound" else None,
 			"summary": (summary or "")[:1000] or None,
 			"error": (error or "")[:2000] or None,
 			"reference_doctype": reference_doctype,
@@ -169,9 +191,9 @@ def write_log(
 			**values,
 		}
 	)
-	doc.flags.ignore_permissions = True
-	doc.flags.ignore_links = True
-	doc.insert()
+	doc.set_new_name()
+	doc.set_user_and_timestamp()
+	doc.db_insert()
 	return doc
 
 
@@ -179,7 +201,14 @@ def write_log(
 def inbound(channel: str, payload=None, event_id: str | None = None):
 	"""Run an endpoint's work; log what came in and what became of it (see the module's docstring)."""
 	entry = frappe._dict(
-		status="Processed", summary=None, reference_doctype=None, reference_name=None, event_id=event_id
+		status="Processed",
+		summary=None,
+		reference_doctype=None,
+		reference_name=None,
+		event_id=event_id,
+		# more fields of the log row, and what to call with the row once it is written (both for accepted work)
+		row_values={},
+		logged=None,
 	)
 	try:
 		yield entry
@@ -199,7 +228,7 @@ def inbound(channel: str, payload=None, event_id: str | None = None):
 		)
 		frappe.db.commit()
 		raise
-	write_log(
+	log = write_log(
 		channel,
 		"Inbound",
 		entry.status,
@@ -208,4 +237,7 @@ def inbound(channel: str, payload=None, event_id: str | None = None):
 		summary=entry.summary,
 		reference_doctype=entry.reference_doctype,
 		reference_name=entry.reference_name,
+		**entry.row_values,
 	)
+	if entry.logged:
+		entry.logged(log.name)

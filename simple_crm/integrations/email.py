@@ -55,7 +55,7 @@ from frappe.utils import add_to_date, cint, escape_html, get_datetime, get_fulln
 from simple_crm import duplicates
 from simple_crm.automation.common import MARK, as_system, claim, desk_link, in_language, notify, settings
 from simple_crm.constants import OPEN_LEAD_STATUSES, ROW_LEVEL_DOCTYPES
-from simple_crm.integrations.common import write_log
+from simple_crm.integrations.common import last_message, write_log
 from simple_crm.integrations.web_to_lead import clean_text
 from simple_crm.validation import normalize_email
 
@@ -316,20 +316,6 @@ def file_received(doc) -> None:
 			error=told or strip_html(str(e)) or type(e).__name__,
 		)
 		frappe.log_error(title="simple_crm: e-mail not filed", reference_doctype="Communication")
-
-
-def last_message() -> str:
-	log = getattr(frappe.local, "message_log", None) or []
-	if not log:
-		return ""
-	entry = log[-1]
-	if isinstance(entry, str):
-		try:
-			entry = frappe.parse_json(entry)
-		except Exception:
-			return strip_html(entry)
-	message = entry.get("message") if isinstance(entry, dict) else entry
-	return strip_html(str(message or ""))
 
 
 def file_message(doc, mail, config, outcome) -> None:

@@ -11,22 +11,37 @@ Both doors lead here (simple_crm.api.web_to_lead):
 Both are rate-limited per IP address (Frappe's `rate_limit`, limits in the settings) and carry a
 honeypot: a field `homepage` that people never see and robots fill in. An inquiry must name a person or a
 company and give a phone or an e-mail; every value is text of a bounded length; the phone is normalised
-(E.164) and the e-mail lower-cased and checked. Then:
+(E.164) and the e-mail lower-cased and checked. A refusal is answered at once (4xx with the reason) and
+leaves only its log row.
 
-- the person's open lead, or else their client, is looked up by the normalised phone and e-mail
+An accepted inquiry is recorded, not yet handled, in the request: its `CRM Integration Log` row (status
+Received, with the inquiry as read) is committed before the answer, and a job (`process`) is queued for
+when it has committed. A website's visitor waits for nothing else, and a burst of inquiries costs the
+request one insert each; the sales side gets them from the job within a second. The job:
+
+- looks the person's open lead, or else their client, up by the normalised phone and e-mail
   (simple_crm.duplicates: the same index the duplicate control uses, also through contacts and
   counterparties). A known person's inquiry becomes a comment on that record's timeline and a "repeat
   inquiry" task for its manager: no twin lead;
-- anyone else becomes a new CRM Lead (channel Website, the source from the settings, the UTM tags), which
-  the new-lead automation distributes and gives its call-back task once the request commits. Its timeline
-  gets the same comment (with the page and the referrer the inquiry came from).
+- makes anyone else a new CRM Lead (channel Website, the source from the settings, the UTM tags, received
+  when the inquiry arrived), which the new-lead automation distributes and gives its call-back task. Its
+  timeline gets the same comment (with the page and the referrer the inquiry came from);
+- writes what became of the inquiry on its log row (Processed or Duplicate, and the record), in the same
+  transaction as the records.
 
 The caller gets the same answer either way, so nobody learns from it whether a phone or an e-mail is
-known. Inquiries of one person are handled one at a time (a database lock per phone and e-mail), so a
-double click makes one lead. Everything runs inside `inbound()`: a refusal writes nothing but its log row.
+known. Each inquiry is handled exactly once: the job claims its row (locked, still Received) in the
+transaction that handles it, so a job run twice, or beside `catch_up`, does nothing the second time.
+Inquiries of one person are handled one at a time (a database lock per phone and e-mail), so a double click
+makes one lead and a repeat inquiry. Nothing accepted is lost: `catch_up` (every minute) handles the rows
+whose job was lost (a worker down, Redis unreachable) and tries again those that failed for a passing
+reason (a deadlock), a few times with a growing pause; an inquiry that cannot be handled ends Failed, with
+the reason and the inquiry on its row and in the Error Log.
 """
 
+import dataclasses
 import hashlib
+import json
 import re
 import unicodedata
 from contextlib import contextmanager
@@ -34,16 +49,19 @@ from dataclasses import dataclass, field
 
 import frappe
 from frappe import _
-from frappe.utils import add_to_date, cint, escape_html, get_link_to_form, now_datetime
+from frappe.utils import add_to_date, cint, escape_html, get_link_to_form, now_datetime, strip_html
+from redis import exceptions as redis_exceptions
 
 from simple_crm import duplicates
-from simple_crm.automation.common import as_system, desk_link, in_language, notify, settings
+from simple_crm.automation.common import JobRun, as_system, desk_link, in_language, notify, settings
 from simple_crm.automation.new_leads import head_for_unassigned
 from simple_crm.constants import OPEN_LEAD_STATUSES
 from simple_crm.integrations.common import (
+	LOG,
 	ChannelDisabledError,
 	InvalidPayloadError,
 	SignatureError,
+	last_message,
 	same_secret,
 	secret,
 )
@@ -94,6 +112,13 @@ WEB_FORM_FIELDS = {"lead_name": "name", "company_name": "company", "interest": "
 # how long an inquiry waits for another one of the same person to finish
 LOCK_SECONDS = 10
 
+RECEIVED = "Received"
+JOB = "web_inquiries"
+# an accepted inquiry's job runs within a second; catch_up takes the inquiries still waiting after this
+CATCH_UP_MINUTES = 2
+# tries of an inquiry that fails for a passing reason (the pause doubles: 2, 4 minutes), then it is Failed
+ATTEMPTS = 3
+
 
 class SpamSuspectedError(InvalidPayloadError):
 	"""The honeypot field was filled in."""
@@ -120,6 +145,15 @@ class Inquiry:
 		if self.name and self.company:
 			return f"{self.name} ({self.company})"
 		return self.name or self.company
+
+	def as_json(self) -> str:
+		return json.dumps(dataclasses.asdict(self), ensure_ascii=False)
+
+	@classmethod
+	def from_json(cls, text: str) -> "Inquiry":
+		values = json.loads(text)
+		names = {f.name for f in dataclasses.fields(cls)}
+		return cls(**{key: value for key, value in values.items() if key in names})
 
 	def points(self) -> set[tuple[str, str]]:
 		"""The (kind, normalised value) pairs the duplicate index knows people by."""
@@ -274,10 +308,120 @@ def read_inquiry(data: dict) -> Inquiry:
 # --- what becomes of it ------------------------------------------------------------------------------
 
 
-def receive(inquiry: Inquiry, entry) -> None:
-	"""Attach the inquiry to the person's open lead or client, or make a new lead; fills in the log `entry`.
-	Runs as the system: the caller is a guest."""
+def record(inquiry: Inquiry, entry) -> None:
+	"""Accept the inquiry: its log row is written Received, with the inquiry as read, and its job is queued for
+	when the request commits (see the module's docstring)."""
+	entry.status = RECEIVED
+	entry.summary = "accepted"
+	entry.row_values = {
+		"inquiry": inquiry.as_json(),
+		"attempts": 0,
+		"next_attempt_on": add_to_date(now_datetime(), minutes=CATCH_UP_MINUTES),
+	}
+	entry.logged = enqueue
+
+
+def job_id(log: str) -> str:
+	return f"simple_crm:inquiry:{log}"
+
+
+def enqueue(log: str) -> None:
+	try:
+		frappe.enqueue(
+			"simple_crm.integrations.web_to_lead.process",
+			queue="short",
+			enqueue_after_commit=True,
+			job_id=job_id(log),
+			log=log,
+		)
+	except redis_exceptions.ConnectionError:
+		# accepted all the same: catch_up handles it within minutes
+		frappe.log_error(title="simple_crm: website inquiry job not queued")
+
+
+def process(log: str) -> str:
+	"""Handle one accepted inquiry and commit; what became of it ("handled", "handled already", "failed",
+	"retry"). Exactly once per inquiry however often it runs (see the module's docstring)."""
+	row = frappe.db.get_value(LOG, log, ["status", "inquiry"], as_dict=True)
+	if not row or row.status != RECEIVED:
+		return "handled already"
+	inquiry = Inquiry.from_json(row.inquiry)
 	hold_person(inquiry)
+	claimed = frappe.db.sql(
+		"select status, attempts, received_on from `tabCRM Integration Log` where name = %s for update",
+		log,
+		as_dict=True,
+	)
+	if not claimed or claimed[0].status != RECEIVED:
+		frappe.db.rollback()
+		return "handled already"
+	entry = frappe._dict(status="Processed", summary=None, reference_doctype=None, reference_name=None)
+	try:
+		receive(inquiry, entry, received_on=claimed[0].received_on)
+	except Exception as e:
+		frappe.db.rollback()
+		# what a user would have been told (Frappe's message), else the error itself
+		told = last_message()
+		frappe.clear_last_message()
+		return failed(log, cint(claimed[0].attempts) + 1, e, told)
+	frappe.db.set_value(
+		LOG,
+		log,
+		{
+			"status": entry.status,
+			"summary": entry.summary,
+			"reference_doctype": entry.reference_doctype,
+			"reference_name": entry.reference_name,
+			"error": None,
+			"next_attempt_on": None,
+		},
+	)
+	frappe.db.commit()
+	return "handled"
+
+
+def failed(log: str, attempts: int, error: Exception, told: str | None = None) -> str:
+	"""After a failed try (rolled back): tried again later for a passing reason, else Failed for good."""
+	message = (told or strip_html(str(error)) or type(error).__name__)[:2000]
+	passing = not isinstance(error, frappe.ValidationError) and attempts < ATTEMPTS
+	values = {"attempts": attempts, "error": message}
+	if passing:
+		values["next_attempt_on"] = add_to_date(now_datetime(), minutes=2**attempts)
+	else:
+		values.update(status="Failed", next_attempt_on=None)
+	# unless another run handled it meanwhile
+	frappe.db.set_value(LOG, {"name": log, "status": RECEIVED}, values)
+	frappe.log_error(title=f"simple_crm: website inquiry {log}", reference_doctype=LOG, reference_name=log)
+	frappe.db.commit()
+	return "retry" if passing else "failed"
+
+
+def catch_up() -> str:
+	"""The accepted inquiries whose job was lost, and those due to be tried again (every minute)."""
+	run = JobRun(JOB)
+	log = frappe.qb.DocType(LOG)
+	due = (
+		frappe.qb.from_(log)
+		.select(log.name)
+		.where(
+			log.channel.isin([API_CHANNEL, WEB_FORM_CHANNEL])
+			& (log.direction == "Inbound")
+			& (log.status == RECEIVED)
+			& (log.next_attempt_on <= now_datetime())
+		)
+		.orderby(log.next_attempt_on)
+		.limit(run.limit + 1)
+		.run(pluck=True)
+	)
+	for name in run.take(due):
+		with run.item(name):
+			run.count(process(name))
+	return run.finish()
+
+
+def receive(inquiry: Inquiry, entry, received_on=None) -> None:
+	"""Attach the inquiry to the person's open lead or client, or make a new lead; fills in `entry`. Runs as the
+	system (the inquiry came from a guest), while the person's inquiries are held (`hold_person`)."""
 	with as_system():
 		known = find_known(inquiry.points())
 		if known:
@@ -286,7 +430,7 @@ def receive(inquiry: Inquiry, entry) -> None:
 			entry.status = "Duplicate"
 			entry.summary = f"repeat inquiry attached to {doctype} {name}"
 		else:
-			doctype, name = "CRM Lead", create_lead(inquiry)
+			doctype, name = "CRM Lead", create_lead(inquiry, received_on)
 			entry.summary = "new lead"
 	entry.reference_doctype, entry.reference_name = doctype, name
 
@@ -349,7 +493,7 @@ def find_known(points: set[tuple[str, str]]) -> tuple[str, str] | None:
 	return None
 
 
-def create_lead(inquiry: Inquiry) -> str:
+def create_lead(inquiry: Inquiry, received_on=None) -> str:
 	values = settings()
 	source = values.web_to_lead_source
 	if source and not frappe.db.get_value("CRM Lead Source", {"name": source, "disabled": 0}):
@@ -364,7 +508,7 @@ def create_lead(inquiry: Inquiry) -> str:
 			"email": inquiry.email or None,
 			"interest": inquiry.message or None,
 			"status": "New",
-			"received_on": now_datetime(),
+			"received_on": received_on or now_datetime(),
 			"source": source,
 			"channel": LEAD_CHANNEL,
 			"campaign": inquiry.utm.get("utm_campaign"),

@@ -1,9 +1,10 @@
 """Website inquiries over real HTTP, as a website and a visitor send them (simple_crm.integrations.web_to_lead).
 
 Every request is a guest's (no Authorization header, no cookies) through Frappe's WSGI application, with the
-address a proxy would put in X-Forwarded-For, which is where Frappe reads a caller's IP from. What the
-requests write is committed; each test removes the leads, clients, tasks, comments, notifications and log
-rows it made.
+address a proxy would put in X-Forwarded-For, which is where Frappe reads a caller's IP from. An accepted
+inquiry's job, which the request queues, is then run as a worker runs it: Frappe's execute_job in a thread of
+its own, with its own connection (`send` does that unless told not to). What the requests and jobs write is
+committed; each test removes the leads, clients, tasks, comments, notifications and log rows it made.
 """
 
 import json
@@ -14,7 +15,7 @@ from urllib.parse import urlencode
 
 import frappe
 from frappe.utils import add_to_date, get_datetime, now_datetime
-from frappe.utils.background_jobs import create_job_id, get_redis_conn
+from frappe.utils.background_jobs import create_job_id, execute_job, get_redis_conn
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -126,10 +127,48 @@ class WebToLeadTestCase(SalesOrgRestTestCase):
 
 	# --- requests -------------------------------------------------------------------------------------
 
-	def send(self, method: str, path: str, ip: str | None = None, headers: dict | None = None, **kwargs):
-		"""One guest request through the WSGI application, in a thread of its own (as a server would run it)."""
+	def send(
+		self,
+		method: str,
+		path: str,
+		ip: str | None = None,
+		headers: dict | None = None,
+		handle: bool = True,
+		**kwargs,
+	):
+		"""One guest request through the WSGI application, in a thread of its own (as a server would run it);
+		then, unless `handle` is false, the jobs of the inquiries it accepted."""
 		frappe.db.commit()
-		return self.in_thread(method, path, ip, headers, **kwargs).join_response()
+		response = self.in_thread(method, path, ip, headers, **kwargs).join_response()
+		if handle:
+			self.run_inquiry_jobs()
+		return response
+
+	def accepted(self) -> list[str]:
+		"""The inquiries accepted since the test began and not handled yet (their log rows)."""
+		return frappe.get_all(
+			"CRM Integration Log",
+			filters={
+				"creation": (">=", self.started),
+				"channel": ("in", [web_to_lead.API_CHANNEL, web_to_lead.WEB_FORM_CHANNEL]),
+				"status": web_to_lead.RECEIVED,
+			},
+			pluck="name",
+			order_by="creation",
+		)
+
+	def run_inquiry_jobs(self) -> None:
+		"""The queued jobs of the inquiries accepted and not handled yet, all at once, each as a worker runs it
+		(Frappe's execute_job in a thread of its own); each job must be in the queue, and is gone afterwards."""
+		frappe.db.commit()
+		jobs = [queued_job(log) for log in self.accepted()]
+		threads = [JobThread(job) for job in jobs]
+		for thread, job in zip(threads, jobs, strict=True):
+			thread.join()
+			job.delete()
+			if thread.error:
+				raise thread.error
+		frappe.db.commit()
 
 	def in_thread(self, method: str, path: str, ip: str | None = None, headers: dict | None = None, **kwargs):
 		headers = {
@@ -222,6 +261,11 @@ class WebToLeadTestCase(SalesOrgRestTestCase):
 				Job.fetch(create_job_id(f"simple_crm:new-lead:{lead}"), connection=get_redis_conn()).delete()
 			except Exception:
 				pass  # none queued (or already gone)
+		for log in self.accepted():
+			try:
+				queued_job(log).delete()
+			except Exception:
+				pass  # none queued (or already gone)
 		frappe.db.delete("Notification Log", since)
 		frappe.db.delete("CRM Automation Mark", since)
 		frappe.db.delete("Comment", {**since, "reference_doctype": ("in", ["CRM Lead", "CRM Client"])})
@@ -231,6 +275,26 @@ class WebToLeadTestCase(SalesOrgRestTestCase):
 			frappe.delete_doc("CRM Lead", lead, force=True, ignore_permissions=True)
 		frappe.db.delete("CRM Integration Log", since)
 		frappe.db.commit()
+
+
+def queued_job(log: str) -> Job:
+	return Job.fetch(create_job_id(web_to_lead.job_id(log)), connection=get_redis_conn())
+
+
+class JobThread(threading.Thread):
+	"""A queued job run as a worker runs it (its own site context, connection and commit)."""
+
+	def __init__(self, job: Job):
+		super().__init__()
+		self.job = job
+		self.error = None
+		self.start()
+
+	def run(self):
+		try:
+			execute_job(**self.job.kwargs)
+		except Exception as e:
+			self.error = e
 
 
 class RequestThread(threading.Thread):
@@ -609,6 +673,9 @@ class TestOnePersonOneLead(WebToLeadTestCase):
 		]
 		responses = [t.join_response() for t in threads]
 		self.assertEqual([(r.status_code, r.json) for r in responses], [(200, OK)] * 5)
+		self.assertEqual(self.leads_with(phone), [], "accepted: the jobs make the records")
+		# the five jobs at once, as five workers would run them
+		self.run_inquiry_jobs()
 		[lead] = self.leads_with(phone)
 		self.assertEqual(len(self.comments_on("CRM Lead", lead.name)), 5, "one per inquiry")
 
@@ -684,3 +751,170 @@ class TestOnePersonOneLead(WebToLeadTestCase):
 		# the examples did go both ways, and people came back
 		self.assertGreater(statuses.count(200), len(answered), statuses)
 		self.assertTrue(any(400 <= status < 500 for status in statuses), statuses)
+
+
+class TestAcceptedThenHandled(WebToLeadTestCase):
+	"""The request records the inquiry and queues its job; the job makes the records, exactly once."""
+
+	def test_the_request_records_the_inquiry_and_its_job_makes_the_lead(self):
+		phone = fresh_phone()
+		before = self.counts()
+		r = self.send("POST", SUBMIT, json=self.inquiry(phone=renderings(phone)[0]), handle=False)
+		self.assertEqual((r.status_code, r.json), (200, OK), r.text)
+		self.assertEqual(self.counts(), before, "nothing but the log row yet")
+		[log] = self.logs(channel="Website API")
+		self.assertEqual((log.status, log.reference_name, log.attempts), ("Received", None, 0))
+		self.assertEqual(json.loads(log.inquiry)["phone_normalized"], phone, "the inquiry as read")
+		self.assertGreater(get_datetime(log.next_attempt_on), get_datetime(log.received_on))
+		self.assertEqual(self.leads_with(phone), [])
+		self.assertEqual(queued_job(log.name).kwargs["kwargs"], {"log": log.name})
+
+		self.run_inquiry_jobs()
+		[lead] = self.leads_with(phone)
+		[log] = self.logs(channel="Website API")
+		self.assertEqual(
+			(log.status, log.reference_doctype, log.reference_name, log.next_attempt_on),
+			("Processed", "CRM Lead", lead.name, None),
+		)
+		self.assertEqual(get_datetime(lead.received_on), get_datetime(log.received_on), "when it arrived")
+		self.assertEqual(len(self.comments_on("CRM Lead", lead.name)), 1)
+
+		# run again (a worker retrying it, or catch_up beside it): nothing more
+		self.assertEqual(web_to_lead.process(log.name), "handled already")
+		frappe.db.commit()
+		self.assertEqual(len(self.leads_with(phone)), 1)
+		self.assertEqual(len(self.comments_on("CRM Lead", lead.name)), 1)
+
+	def test_an_inquiry_whose_job_was_lost_is_handled_by_catch_up(self):
+		phone = fresh_phone()
+		r = self.send("POST", SUBMIT, json=self.inquiry(phone=phone), handle=False)
+		self.assertEqual((r.status_code, r.json), (200, OK), r.text)
+		[log] = self.accepted()
+		queued_job(log).delete()  # lost: a worker's Redis emptied
+		web_to_lead.catch_up()
+		frappe.db.commit()
+		self.assertEqual(self.leads_with(phone), [], "its job may still come: not due yet")
+		frappe.db.set_value(
+			"CRM Integration Log", log, "next_attempt_on", add_to_date(now_datetime(), seconds=-1)
+		)
+		frappe.db.commit()
+		summary = web_to_lead.catch_up()
+		frappe.db.commit()
+		self.assertIn("handled: 1", summary)
+		[lead] = self.leads_with(phone)
+		self.assertEqual(
+			frappe.db.get_value("CRM Integration Log", log, ["status", "reference_name"]),
+			("Processed", lead.name),
+		)
+		self.assertIn("nothing to do", web_to_lead.catch_up())
+
+	def test_the_job_and_catch_up_at_once_make_one_lead(self):
+		phone = fresh_phone()
+		r = self.send("POST", SUBMIT, json=self.inquiry(phone=phone), handle=False)
+		self.assertEqual(r.status_code, 200, r.text)
+		[log] = self.accepted()
+		frappe.db.set_value(
+			"CRM Integration Log", log, "next_attempt_on", add_to_date(now_datetime(), seconds=-1)
+		)
+		frappe.db.commit()
+		job = queued_job(log)
+		sweep = frappe._dict(
+			kwargs={
+				"site": frappe.local.site,
+				"method": "simple_crm.integrations.web_to_lead.catch_up",
+				"event": None,
+				"job_name": "simple_crm.integrations.web_to_lead.catch_up",
+				"kwargs": {},
+				"user": "Administrator",
+				"is_async": True,
+			}
+		)
+		threads = [JobThread(job), JobThread(sweep)]
+		for thread in threads:
+			thread.join()
+			self.assertIsNone(thread.error)
+		job.delete()
+		frappe.db.commit()
+		[lead] = self.leads_with(phone)
+		self.assertEqual(len(self.comments_on("CRM Lead", lead.name)), 1)
+		self.assertEqual(frappe.db.get_value("CRM Integration Log", log, "status"), "Processed")
+
+	def test_an_inquiry_that_cannot_be_handled_ends_failed_with_its_reason(self):
+		# an administrator made Company mandatory for leads (Customize Form): a person's inquiry has none
+		frappe.make_property_setter(
+			{"doctype": "CRM Lead", "fieldname": "company_name", "property": "reqd", "value": "1"},
+			validate_fields_for_doctype=False,
+		)
+		setter = frappe.db.get_value(
+			"Property Setter", {"doc_type": "CRM Lead", "field_name": "company_name", "property": "reqd"}
+		)
+		frappe.db.commit()
+
+		def remove_setter():
+			frappe.db.rollback()
+			frappe.delete_doc("Property Setter", setter, force=True, ignore_permissions=True)
+			frappe.clear_cache(doctype="CRM Lead")
+			frappe.db.commit()
+
+		self.addCleanup(remove_setter)
+		frappe.clear_cache(doctype="CRM Lead")
+		phone = fresh_phone()
+		before = self.counts()
+		r = self.submit(self.inquiry(company="", phone=phone))
+		self.assertEqual((r.status_code, r.json), (200, OK), "accepted: the caller did nothing wrong")
+		self.assertEqual(self.counts(), before, "nothing half-written")
+		self.assertEqual(self.leads_with(phone), [])
+		[log] = self.logs(channel="Website API")
+		self.assertEqual((log.status, log.attempts, log.reference_name), ("Failed", 1, None))
+		self.assertIn("Company", log.error)
+		self.assertEqual(json.loads(log.inquiry)["phone_normalized"], phone, "what the person wrote is kept")
+		self.assertTrue(
+			frappe.db.exists(
+				"Error Log", {"reference_doctype": "CRM Integration Log", "reference_name": log.name}
+			)
+		)
+		frappe.db.delete(
+			"Error Log", {"reference_doctype": "CRM Integration Log", "reference_name": log.name}
+		)
+		frappe.db.commit()
+
+	def test_a_passing_failure_is_tried_again_later_then_given_up(self):
+		phone = fresh_phone()
+		self.send("POST", SUBMIT, json=self.inquiry(phone=phone), handle=False)
+		[log] = self.accepted()
+		queued_job(log).delete()
+		for attempt in (1, 2):
+			try:
+				raise frappe.QueryDeadlockError("Deadlock found when trying to get lock")
+			except frappe.QueryDeadlockError as e:
+				self.assertEqual(web_to_lead.failed(log, attempt, e), "retry")
+			row = frappe.db.get_value(
+				"CRM Integration Log", log, ["status", "attempts", "next_attempt_on", "error"], as_dict=True
+			)
+			self.assertEqual((row.status, row.attempts), ("Received", attempt))
+			self.assertIn("Deadlock", row.error)
+			wait = (get_datetime(row.next_attempt_on) - now_datetime()).total_seconds()
+			self.assertAlmostEqual(wait, 60 * 2**attempt, delta=30, msg="the pause doubles")
+		# due: catch_up handles it, and the error is gone from the row
+		frappe.db.set_value(
+			"CRM Integration Log", log, "next_attempt_on", add_to_date(now_datetime(), seconds=-1)
+		)
+		frappe.db.commit()
+		web_to_lead.catch_up()
+		frappe.db.commit()
+		self.assertEqual(len(self.leads_with(phone)), 1)
+		row = frappe.db.get_value("CRM Integration Log", log, ["status", "error"], as_dict=True)
+		self.assertEqual((row.status, row.error), ("Processed", None))
+		# the last try of another inquiry fails for good
+		self.send("POST", SUBMIT, json=self.inquiry(phone=fresh_phone()), handle=False)
+		[other] = self.accepted()
+		queued_job(other).delete()
+		try:
+			raise frappe.QueryDeadlockError("Deadlock found when trying to get lock")
+		except frappe.QueryDeadlockError as e:
+			self.assertEqual(web_to_lead.failed(other, web_to_lead.ATTEMPTS, e), "failed")
+		self.assertEqual(frappe.db.get_value("CRM Integration Log", other, "status"), "Failed")
+		frappe.db.delete(
+			"Error Log", {"reference_doctype": "CRM Integration Log", "creation": (">=", self.started)}
+		)
+		frappe.db.commit()

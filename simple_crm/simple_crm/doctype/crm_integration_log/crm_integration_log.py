@@ -20,6 +20,7 @@ class CRMIntegrationLog(Document):
 		direction: DF.Literal["Inbound", "Outbound"]
 		error: DF.SmallText | None
 		event_id: DF.Data | None
+		inquiry: DF.Code | None
 		next_attempt_on: DF.Datetime | None
 		payload: DF.Code | None
 		received_on: DF.Datetime | None
