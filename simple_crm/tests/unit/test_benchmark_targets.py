@@ -66,3 +66,9 @@ def test_the_duplicate_lookup_is_held_to_five_milliseconds():
 	assert missed_targets(row("duplicate lookup (phone and e-mail)", median_ms=6.0)) == [
 		"median 6 ms, target 5 ms: over by 1 ms (1.20x)"
 	]
+
+
+def test_the_handling_of_inquiries_by_their_job_has_no_target():
+	handled = {**throughput_row(40.0, 500.0), "operation": "inquiry handled by its job", "user": "system"}
+	handled["ratio_median"] = handled["ratio_p95"] = 11.0
+	assert missed_targets(handled) == []
