@@ -31,8 +31,9 @@ What it measures (each as median and p95, with the floor: the same operation on 
    one request as the accounting system's user, and the same batch again, against 1,000 ToDos through
    `frappe.client.insert_many` (five requests of 200, its limit); median and p95 over a few batches.
 7. Website inquiries (part `weblead`): new people's inquiries posted to the websites' endpoint by 4 and 16
-   clients as a guest, against the REST insert of a ToDo with as many clients; and the duplicate lookup (part
-   `lookup`) of 200 random leads' phone and e-mail (simple_crm.benchmarks.web_leads).
+   clients as a guest, against the REST insert of a ToDo with as many clients, and then the jobs that make
+   them leads, run here one after another; and the duplicate lookup (part `lookup`) of 200 random leads'
+   phone and e-mail (simple_crm.benchmarks.web_leads).
 8. The Desk in a browser (part `desk`, not in the default parts: it needs Debian's Chromium and Playwright):
    the main screens and saves as a sales manager, a head of sales and a director, from the navigation until
    the screen is shown and idle, against the same screens on ToDo (simple_crm.benchmarks.desk).
