@@ -3,10 +3,11 @@
 - `submit`: the endpoint for the company's websites (guest POST, JSON or form fields, with the form key);
 - `accept`: Frappe's web form endpoint (frappe.website.doctype.web_form.web_form.accept, replaced through
   override_whitelisted_methods) sends new submissions of web forms for CRM Lead through the same checks,
-  duplicate handling and answer; every other web form goes on to Frappe.
+  duplicate handling and answer; every other web form goes on to Frappe;
+- `handle_again`, not public: an administrator has a failed inquiry handled again (the Integration Log form).
 
-Both answer {"ok": true} once the inquiry is accepted (recorded, with its job queued), whether the person is known
-or not.
+Both public doors answer {"ok": true} once the inquiry is accepted (recorded, with its job queued), whether the
+person is known or not.
 """
 
 import functools
@@ -89,6 +90,13 @@ def accept_inquiry(data: str | dict | None):
 		web_to_lead.check_honeypot(values)
 		web_to_lead.record(web_to_lead.read_inquiry(values), entry)
 	return answer()
+
+
+@frappe.whitelist(methods=["POST"])
+@checked_arguments
+def handle_again(log: str) -> dict:
+	"""Have a failed website inquiry handled again once its cause is fixed (administrators)."""
+	return web_to_lead.handle_again(log)
 
 
 def answer() -> dict:

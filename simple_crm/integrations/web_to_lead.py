@@ -36,7 +36,8 @@ Inquiries of one person are handled one at a time (a database lock per phone and
 makes one lead and a repeat inquiry. Nothing accepted is lost: `catch_up` (every minute) handles the rows
 whose job was lost (a worker down, Redis unreachable) and tries again those that failed for a passing
 reason (a deadlock), a few times with a growing pause; an inquiry that cannot be handled ends Failed, with
-the reason and the inquiry on its row and in the Error Log.
+the reason and the inquiry on its row and in the Error Log, and an administrator has it handled again once
+the cause is fixed (`handle_again`, the log form's Handle Again).
 """
 
 import dataclasses
@@ -394,6 +395,44 @@ def failed(log: str, attempts: int, error: Exception, told: str | None = None) -
 	frappe.log_error(title=f"simple_crm: website inquiry {log}", reference_doctype=LOG, reference_name=log)
 	frappe.db.commit()
 	return "retry" if passing else "failed"
+
+
+# who may have a failed inquiry handled again: those who read the log
+HANDLE_AGAIN_ROLES = ("System Manager", "CRM Administrator")
+
+
+def handle_again(log: str) -> dict:
+	"""Have a Failed inquiry handled again, once its cause is fixed (a field made mandatory for leads, say): the
+	row is Received again with its attempts reset, and its job is queued. Administrators only."""
+	frappe.only_for(HANDLE_AGAIN_ROLES)
+	row = frappe.db.get_value(
+		LOG, log, ["channel", "direction", "status", "inquiry"], as_dict=True, for_update=True
+	)
+	if not row:
+		frappe.throw(
+			_("{0} {1} not found").format(_(LOG), escape_html(str(log)[:140])),
+			frappe.DoesNotExistError,
+			title=_("Not Found"),
+		)
+	if row.channel not in (API_CHANNEL, WEB_FORM_CHANNEL) or row.direction != "Inbound" or not row.inquiry:
+		frappe.throw(_("Only a website inquiry can be handled again"), title=_("Not a Website Inquiry"))
+	if row.status != "Failed":
+		frappe.throw(
+			_("Only a failed inquiry can be handled again: this one is {0}").format(_(row.status)),
+			title=_("Not Failed"),
+		)
+	frappe.db.set_value(
+		LOG,
+		log,
+		{
+			"status": RECEIVED,
+			"attempts": 0,
+			"next_attempt_on": add_to_date(now_datetime(), minutes=CATCH_UP_MINUTES),
+			"summary": "to be handled again",
+		},
+	)
+	enqueue(log)
+	return {"status": RECEIVED}
 
 
 def catch_up() -> str:

@@ -878,6 +878,34 @@ class TestAcceptedThenHandled(WebToLeadTestCase):
 		)
 		frappe.db.commit()
 
+		# the cause fixed, an administrator has it handled again; sales staff may not, and nothing else is
+		remove_setter()
+		method = "simple_crm.api.web_to_lead.handle_again"
+		for user in (email("sales1"), email("head_a"), email("director")):
+			with self.subTest(user=user):
+				r = self.rest_call(method, {"log": log.name}, user=user)
+				self.assertEqual(r.status_code, 403, r.text)
+		self.assertEqual(frappe.db.get_value("CRM Integration Log", log.name, "status"), "Failed")
+		r = self.rest_call(method, {"log": log.name}, user=email("crm_admin"))
+		self.assertEqual((r.status_code, r.data), (200, {"status": "Received"}), r.text)
+		self.assertEqual(self.leads_with(phone), [], "by its job")
+		self.run_inquiry_jobs()
+		[lead] = self.leads_with(phone)
+		row = frappe.db.get_value("CRM Integration Log", log.name, ["status", "reference_name"], as_dict=True)
+		self.assertEqual((row.status, row.reference_name), ("Processed", lead.name))
+		# once is enough; and only inquiries
+		r = self.rest_call(method, {"log": log.name})
+		self.assertEqual(r.status_code, 417, r.text)
+		self.assertIn("Only a failed inquiry", r.error_text())
+		rejected = self.send("POST", SUBMIT, json=self.inquiry(form_key="wrong"))
+		self.assertEqual(rejected.status_code, 401)
+		[refused] = self.logs(channel="Website API", status="Rejected")
+		r = self.rest_call(method, {"log": refused.name})
+		self.assertEqual(r.status_code, 417, r.text)
+		self.assertIn("Only a website inquiry", r.error_text())
+		r = self.rest_call(method, {"log": "no-such-row"})
+		self.assertEqual(r.status_code, 404, r.text)
+
 	def test_a_passing_failure_is_tried_again_later_then_given_up(self):
 		phone = fresh_phone()
 		self.send("POST", SUBMIT, json=self.inquiry(phone=phone), handle=False)

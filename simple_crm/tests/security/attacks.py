@@ -1270,6 +1270,8 @@ COVERAGE: dict[str, Attack | NotApplicable] = {
 		"Frappe's web form endpoint: for web forms on CRM Lead a new website inquiry (a saved lead is never "
 		"changed through it), for other web forms Frappe's own accept with its permission checks"
 	),
+	# administrators only: sales staff are refused whatever log row they name
+	"simple_crm.api.web_to_lead.handle_again": once({"log": "x"}, expect="refused"),
 	# SMS (simple_crm.integrations.sms): only to records the user can see, only at their own numbers
 	"simple_crm.api.openapi.spec": NA(
 		"the API description, the same file for everyone: no argument, no record"
