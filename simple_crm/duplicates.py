@@ -306,7 +306,8 @@ def find_duplicates_of(doc, extra_points=None) -> list[dict]:
 
 
 def duplicate_policy() -> str:
-	return frappe.db.get_single_value("Simple CRM Settings", "duplicate_policy") or "Warn"
+	# every save of a tracked record asks: Frappe's cached copy of the settings (cleared on each change)
+	return frappe.get_cached_doc("Simple CRM Settings").duplicate_policy or "Warn"
 
 
 def check_duplicates(doc) -> list[dict]:

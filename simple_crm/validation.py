@@ -24,7 +24,8 @@ class InvalidIdentifierError(frappe.ValidationError):
 
 
 def default_phone_region() -> str:
-	region = frappe.db.get_single_value("Simple CRM Settings", "default_phone_region", cache=True)
+	# every save with a phone asks: Frappe's cached copy of the settings (cleared on each change)
+	region = frappe.get_cached_doc("Simple CRM Settings").default_phone_region
 	return (region or "RU").strip().upper()
 
 
