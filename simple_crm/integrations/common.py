@@ -197,6 +197,26 @@ def write_log(
 	return doc
 
 
+def due_rows(channels: list[str], direction: str, status: str, limit: int) -> list[str]:
+	"""Log rows of `channels` and `direction` in `status` whose next attempt is due, oldest due first, at most
+	`limit` (the retry and catch-up jobs; served by the log's channel_status_due_index)."""
+	log = frappe.qb.DocType(LOG)
+	return (
+		frappe.qb.from_(log)
+		.select(log.name)
+		.where(
+			log.channel.isin(channels)
+			& (log.direction == direction)
+			& (log.status == status)
+			& (log.next_attempt_on <= now_datetime())
+		)
+		.orderby(log.next_attempt_on)
+		.orderby(log.name)
+		.limit(limit)
+		.run(pluck=True)
+	)
+
+
 @contextmanager
 def inbound(channel: str, payload=None, event_id: str | None = None):
 	"""Run an endpoint's work; log what came in and what became of it (see the module's docstring)."""

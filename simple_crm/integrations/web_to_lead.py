@@ -62,6 +62,7 @@ from simple_crm.integrations.common import (
 	ChannelDisabledError,
 	InvalidPayloadError,
 	SignatureError,
+	due_rows,
 	last_message,
 	same_secret,
 	secret,
@@ -438,20 +439,7 @@ def handle_again(log: str) -> dict:
 def catch_up() -> str:
 	"""The accepted inquiries whose job was lost, and those due to be tried again (every minute)."""
 	run = JobRun(JOB)
-	log = frappe.qb.DocType(LOG)
-	due = (
-		frappe.qb.from_(log)
-		.select(log.name)
-		.where(
-			log.channel.isin([API_CHANNEL, WEB_FORM_CHANNEL])
-			& (log.direction == "Inbound")
-			& (log.status == RECEIVED)
-			& (log.next_attempt_on <= now_datetime())
-		)
-		.orderby(log.next_attempt_on)
-		.limit(run.limit + 1)
-		.run(pluck=True)
-	)
+	due = due_rows([API_CHANNEL, WEB_FORM_CHANNEL], "Inbound", RECEIVED, run.limit + 1)
 	for name in run.take(due):
 		with run.item(name):
 			run.count(process(name))

@@ -25,7 +25,7 @@ from frappe.utils import add_to_date, cint, now_datetime
 
 from simple_crm.automation.common import JobRun, settings
 from simple_crm.constants import LEAD_CONVERTED
-from simple_crm.integrations.common import LOG, hmac_sha256, secret, write_log
+from simple_crm.integrations.common import LOG, due_rows, hmac_sha256, secret, write_log
 
 CHANNEL = "Accounting"
 EVENT = "lead_converted"
@@ -153,21 +153,7 @@ def send_due() -> str:
 	run = JobRun(RETRY_JOB)
 	values = settings()
 	if values.accounting_enabled and (values.accounting_webhook_url or "").strip():
-		log = frappe.qb.DocType(LOG)
-		names = (
-			frappe.qb.from_(log)
-			.select(log.name)
-			.where(
-				(log.channel == CHANNEL)
-				& (log.direction == "Outbound")
-				& (log.status == QUEUED)
-				& (log.next_attempt_on <= now_datetime())
-			)
-			.orderby(log.next_attempt_on)
-			.orderby(log.name)
-			.limit(run.limit + 1)
-			.run(pluck=True)
-		)
+		names = due_rows([CHANNEL], "Outbound", QUEUED, run.limit + 1)
 		for name in run.take(names):
 			with run.item(name):
 				run.count(attempt(name))
