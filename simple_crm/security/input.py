@@ -411,8 +411,8 @@ def checked_arguments(fn):
 	        def convert(lead: str, deal_amount: float | None = None): ...
 
 	Each argument is checked against its annotation the way Frappe does (its own `transform_parameter_types`,
-	one argument at a time, and converted the same way); floats must be finite; a required argument must be
-	there. Frappe's own check is then left nothing to do (the wrapper shows Frappe no annotations), since it
+	one argument at a time, and converted the same way); floats must be finite; texts must be storable (no
+	unpaired surrogate); a required argument must be there. Frappe's own check is then left nothing to do (the wrapper shows Frappe no annotations), since it
 	answers a bad value with an untranslated TypeError that names the argument only in the traceback."""
 	from frappe.exceptions import FrappeTypeError
 	from frappe.utils.typing_validations import transform_parameter_types
@@ -437,6 +437,14 @@ def checked_arguments(fn):
 				_args, converted = transform_parameter_types(fn, (), {name: value})
 			except FrappeTypeError:
 				frappe.throw(argument_message(fn, name, value), BadInputError, title=_("Invalid value"))
+			if not storable_text(converted[name]):
+				frappe.throw(
+					_("{0} holds a character that is not text (an unpaired surrogate)").format(
+						argument_label(name)
+					),
+					BadInputError,
+					title=_("Invalid value"),
+				)
 			if isinstance(converted[name], float) and not math.isfinite(converted[name]):
 				frappe.throw(
 					_("{0} must be a finite number, got {1}").format(argument_label(name), shown(value)),
@@ -448,6 +456,22 @@ def checked_arguments(fn):
 
 	checked.__annotations__ = {}
 	return checked
+
+
+def storable_text(value) -> bool:
+	"""Whether every text in `value` can be written as UTF-8 (a JSON body may carry unpaired surrogates as
+	escapes; the database and the log refuse them with a 500)."""
+	if isinstance(value, str):
+		try:
+			value.encode("utf-8")
+		except UnicodeEncodeError:
+			return False
+		return True
+	if isinstance(value, dict):
+		return all(storable_text(k) and storable_text(v) for k, v in value.items())
+	if isinstance(value, list | tuple):
+		return all(storable_text(v) for v in value)
+	return True
 
 
 def argument_label(name: str) -> str:

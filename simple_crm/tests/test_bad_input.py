@@ -169,6 +169,8 @@ class TestBadInput(SalesOrgRestTestCase):
 			({"lead": lead, "deal_amount": TOO_BIG}, "Amount"),
 			({"lead": lead, "create_deal": "maybe"}, "Create Deal"),
 			({"deal_amount": 10}, "Lead"),
+			# an unpaired surrogate (a JSON escape) in a text argument: refused, not a 500 from the database
+			({"lead": "\ud800"}, "Lead"),
 			*((raw, None) for raw in BAD_BODIES),
 		]
 		path = "/api/method/simple_crm.api.lead.convert"
