@@ -22,6 +22,7 @@ from simple_crm.tests import factories
 from simple_crm.tests.mail_servers import Dovecot, SmtpServer
 from simple_crm.tests.sales_org import TEST_OUTBOX, SalesOrgRestTestCase, email
 from simple_crm.tests.test_channel_telegram import drop_job, run_job
+from simple_crm.tests.utils import require_lead_company
 
 SETTINGS = "Simple CRM Settings"
 LOG = "CRM Integration Log"
@@ -558,23 +559,7 @@ class TestBadMail(EmailTestCase):
 
 	def test_a_failure_of_the_crm_leaves_the_message_filed_and_nothing_half_written(self):
 		# an administrator made Company mandatory for leads (Customize Form): a mail has no company
-		frappe.make_property_setter(
-			{"doctype": "CRM Lead", "fieldname": "company_name", "property": "reqd", "value": "1"},
-			validate_fields_for_doctype=False,
-		)
-		setter = frappe.db.get_value(
-			"Property Setter", {"doc_type": "CRM Lead", "field_name": "company_name", "property": "reqd"}
-		)
-		frappe.db.commit()
-
-		def remove_setter():
-			frappe.db.rollback()
-			frappe.delete_doc("Property Setter", setter, force=True, ignore_permissions=True)
-			frappe.clear_cache(doctype="CRM Lead")
-			frappe.db.commit()
-
-		self.addCleanup(remove_setter)
-		frappe.clear_cache(doctype="CRM Lead")
+		require_lead_company(self)
 		address = client_address()
 		self.deliver(message(f"Фёдор <{address}>"))
 		before = self.written()

@@ -24,7 +24,7 @@ from rq.job import Job
 from simple_crm.integrations import web_to_lead
 from simple_crm.tests import factories
 from simple_crm.tests.sales_org import SalesOrgRestTestCase, email
-from simple_crm.tests.utils import RestResponse
+from simple_crm.tests.utils import RestResponse, require_lead_company
 
 SUBMIT = "/api/method/simple_crm.api.web_to_lead.submit"
 ACCEPT = "/api/method/frappe.website.doctype.web_form.web_form.accept"
@@ -841,23 +841,7 @@ class TestAcceptedThenHandled(WebToLeadTestCase):
 
 	def test_an_inquiry_that_cannot_be_handled_ends_failed_with_its_reason(self):
 		# an administrator made Company mandatory for leads (Customize Form): a person's inquiry has none
-		frappe.make_property_setter(
-			{"doctype": "CRM Lead", "fieldname": "company_name", "property": "reqd", "value": "1"},
-			validate_fields_for_doctype=False,
-		)
-		setter = frappe.db.get_value(
-			"Property Setter", {"doc_type": "CRM Lead", "field_name": "company_name", "property": "reqd"}
-		)
-		frappe.db.commit()
-
-		def remove_setter():
-			frappe.db.rollback()
-			frappe.delete_doc("Property Setter", setter, force=True, ignore_permissions=True)
-			frappe.clear_cache(doctype="CRM Lead")
-			frappe.db.commit()
-
-		self.addCleanup(remove_setter)
-		frappe.clear_cache(doctype="CRM Lead")
+		undo = require_lead_company(self)
 		phone = fresh_phone()
 		before = self.counts()
 		r = self.submit(self.inquiry(company="", phone=phone))
@@ -879,7 +863,7 @@ class TestAcceptedThenHandled(WebToLeadTestCase):
 		frappe.db.commit()
 
 		# the cause fixed, an administrator has it handled again; sales staff may not, and nothing else is
-		remove_setter()
+		undo()
 		method = "simple_crm.api.web_to_lead.handle_again"
 		for user in (email("sales1"), email("head_a"), email("director")):
 			with self.subTest(user=user):
@@ -905,6 +889,11 @@ class TestAcceptedThenHandled(WebToLeadTestCase):
 		self.assertIn("Only a website inquiry", r.error_text())
 		r = self.rest_call(method, {"log": "no-such-row"})
 		self.assertEqual(r.status_code, 404, r.text)
+		for garbage in (["x"], {"a": 1}, 123, "\ud800"):
+			with self.subTest(log=garbage):
+				r = self.rest_call(method, {"log": garbage})
+				self.assertEqual(r.status_code, 417, r.text)
+				self.assertIn("Log", r.error_text())
 
 	def test_a_passing_failure_is_tried_again_later_then_given_up(self):
 		phone = fresh_phone()

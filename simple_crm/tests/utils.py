@@ -7,6 +7,7 @@ committed and removed again in `tearDown`.
 """
 
 import json
+from collections.abc import Callable
 
 import frappe
 from frappe.utils import get_test_client
@@ -151,3 +152,26 @@ class CommittedSettings:
 			frappe.db.commit()
 
 		self.addCleanup(restore)
+
+
+def require_lead_company(case) -> Callable[[], None]:
+	"""An administrator makes Company mandatory for leads (Customize Form's property setter), committed, for
+	the rest of `case`'s test; returns what undoes it (also run at the test's end, harmless twice)."""
+	frappe.make_property_setter(
+		{"doctype": "CRM Lead", "fieldname": "company_name", "property": "reqd", "value": "1"},
+		validate_fields_for_doctype=False,
+	)
+	setter = frappe.db.get_value(
+		"Property Setter", {"doc_type": "CRM Lead", "field_name": "company_name", "property": "reqd"}
+	)
+	frappe.db.commit()
+	frappe.clear_cache(doctype="CRM Lead")
+
+	def undo():
+		frappe.db.rollback()
+		frappe.delete_doc("Property Setter", setter, force=True, ignore_permissions=True)
+		frappe.clear_cache(doctype="CRM Lead")
+		frappe.db.commit()
+
+	case.addCleanup(undo)
+	return undo
